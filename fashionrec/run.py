@@ -1,0 +1,96 @@
+"""Execute the book's notebooks with papermill: ``python -m fashionrec run 01 --profile smoke --out build/smoke``.
+
+The source of each chapter is ``notebooks/NN_name.py`` (jupytext percent format); it is read with
+jupytext and executed by papermill into ``--out``. Nothing is injected when the profile is the
+notebooks' default (``standard``) and no ``-p`` is given, so the executed notebook's inputs stay
+identical to the ``.py`` (the book renders ``notebooks/NN_name.ipynb`` made this way).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+DEFAULT_PROFILE = "standard"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: the message names the notebook, the cell and the error."""
+
+
+def find_notebooks(names: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
+    """The ``.py`` sources matching ``names`` ("01", "01_bilstm", "bilstm"); all of them when empty."""
+    sources = sorted(folder.glob("[0-9][0-9]_*.py"))
+    if not names:
+        return sources
+    chosen = []
+    for name in names:
+        hits = [p for p in sources if p.stem == name or p.stem.startswith(f"{name}_") or p.stem[3:] == name]
+        if not hits:
+            known = ", ".join(p.stem for p in sources)
+            raise ValueError(f"no notebook matches {name!r} in {folder}; known: {known}")
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``["epochs=3", "device=cuda"]`` -> ``{"epochs": 3, "device": "cuda"}`` (YAML scalars)."""
+    import yaml
+
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter {pair!r} is not of the form key=value")
+        params[key] = yaml.safe_load(value)
+    return params
+
+
+def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
+            params: dict[str, Any] | None = None, timeout: int | None = None) -> Path:
+    """Run one notebook source with papermill; return the executed notebook's path."""
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = dict(params or {})
+    if profile != DEFAULT_PROFILE:
+        parameters["profile"] = profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{source.stem}.ipynb"
+    try:
+        papermill.execute_notebook(nb, str(out), parameters=parameters or None, kernel_name="python3",
+                                   language="python", cwd=str(source.parent), progress_bar=False,
+                                   execution_timeout=timeout)
+    except PapermillExecutionError as err:
+        raise NotebookFailed(f"{source.name} failed in cell {err.cell_index} (execution count "
+                             f"{err.exec_count}): {err.ename}: {err.evalue}\n  executed notebook with "
+                             f"the traceback: {out}") from None
+    return out
+
+
+def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT_PROFILE,
+                  params: dict[str, Any] | None = None, keep_going: bool = False) -> list[str]:
+    """Execute the chosen notebooks in order with a progress line each; return the failures."""
+    from .config import check_profile
+
+    check_profile(profile)
+    sources = find_notebooks(names)
+    failures = []
+    for k, source in enumerate(sources, 1):
+        print(f"[{k}/{len(sources)}] {source.stem} (profile {profile}) ...", flush=True)
+        start = time.perf_counter()
+        try:
+            out = execute(source, out_dir, profile, params)
+        except NotebookFailed as err:
+            print(f"[{k}/{len(sources)}] FAILED {err}", flush=True)
+            failures.append(str(err))
+            if not keep_going:
+                break
+            continue
+        print(f"[{k}/{len(sources)}] {source.stem} done in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
+    return failures

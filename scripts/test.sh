@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up and run all the tests: unit tests, every notebook on the smoke profile, nbval on the
+# executed notebooks, and the book build. This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export FASHIONREC_RUNS="$PWD/build/runs"   # keep smoke runs apart from the book's
+
+pytest_ok() {  # pytest exits 5 when it collected no tests: that is a failure here too
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" -eq 5 ]; then echo "no tests were collected by: $*" >&2; return 1; fi
+  return "$rc"
+}
+
+echo "== unit tests"
+pytest_ok .venv/bin/python -m pytest -q -m "not smoke_outputs" tests
+
+echo "== notebooks on the smoke profile"
+rm -rf build/smoke
+.venv/bin/python -m fashionrec run --profile smoke --out build/smoke --keep-going
+
+echo "== nbval: re-run the smoke notebooks and compare the receipt cells"
+pytest_ok .venv/bin/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
+  --nbval-sanitize-with tests/nbval_sanitize.cfg build/smoke
+
+echo "== notebooks after the smoke runs: the results of the smoke runs are in range"
+pytest_ok .venv/bin/python -m pytest -q -m smoke_outputs tests
+
+echo "== book build (warnings are errors)"
+.venv/bin/jupyter-book build -W -n --keep-going .
+echo "all tests passed"
