@@ -224,3 +224,41 @@ def _words(item) -> tuple[str, ...]:
 def _pick(seq: list, n: int, rng: np.random.Generator) -> list:
     return [seq[k] for k in sorted(rng.choice(len(seq), size=min(n, len(seq)), replace=False))]
 
+
+
+# ----- single-attribute baselines (is the world trivially solvable?) -----------------------------
+def attribute_pmi(world: World, attr: str, split: str = "train", smoothing: float = 1.0) -> dict[tuple, float]:
+    """PMI of attribute values co-occurring in the split's outfits (e.g. attr="colors").
+
+    A baseline that sees one attribute only: how much more often two values share an outfit than
+    two random items of the pool would.
+    """
+    def values(i: str) -> tuple:
+        v = getattr(world.items[i], attr)
+        return tuple(v) if isinstance(v, tuple) else (v,)
+    pair, single = {}, {}
+    for o in world.outfits[split]:
+        for a in range(len(o.item_ids)):
+            for b in range(len(o.item_ids)):
+                if a != b:
+                    for x in values(o.item_ids[a]):
+                        for y in values(o.item_ids[b]):
+                            pair[x, y] = pair.get((x, y), 0) + 1
+    for i in world.pools[split]:
+        for x in values(i):
+            single[x] = single.get(x, 0) + 1
+    n_pair, n_single = sum(pair.values()), sum(single.values())
+    keys = set(single)
+    return {(x, y): float(np.log((pair.get((x, y), 0) + smoothing) / (n_pair + smoothing * len(keys) ** 2))
+                          - np.log(single[x] / n_single) - np.log(single[y] / n_single))
+            for x in keys for y in keys}
+
+
+def attribute_outfit_score(world: World, pmi: dict[tuple, float], attr: str, item_ids: tuple[str, ...]) -> float:
+    """Mean pairwise PMI of an outfit's items under one attribute."""
+    def values(i: str) -> tuple:
+        v = getattr(world.items[i], attr)
+        return tuple(v) if isinstance(v, tuple) else (v,)
+    scores = [pmi.get((x, y), 0.0) for a in item_ids for b in item_ids if a != b
+              for x in values(a) for y in values(b)]
+    return float(np.mean(scores)) if scores else 0.0

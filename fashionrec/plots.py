@@ -1,0 +1,103 @@
+"""Figures the book shows: image grids with captions, outfit rows, boxes on scenes, curves.
+
+Each function takes ``ax=None`` (or makes its own figure) and returns the ``Figure``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+Box = tuple[float, float, float, float]
+
+
+def image_grid(images: np.ndarray | Sequence[np.ndarray], captions: Sequence[str] | None = None,
+               ncols: int = 8, title: str | None = None, cell: float = 1.4,
+               frame: Sequence[str | None] | None = None) -> Figure:
+    """A grid of images (N, H, W, 3) with optional captions and coloured frames (e.g. the right answer)."""
+    n = len(images)
+    if n == 0:
+        raise ValueError("image_grid needs at least one image")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= n:
+            continue
+        ax.imshow(images[k])
+        if captions is not None:
+            ax.set_title(captions[k], fontsize=7)
+        if frame is not None and frame[k]:
+            h, w = np.asarray(images[k]).shape[:2]
+            ax.add_patch(Rectangle((0, 0), w - 1, h - 1, fill=False, edgecolor=frame[k], linewidth=3))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def outfit_rows(rows: Sequence[np.ndarray], labels: Sequence[str] | None = None, title: str | None = None,
+                cell: float = 1.2) -> Figure:
+    """One outfit per row (each an (n_items, H, W, 3) array), with a label on the left."""
+    ncols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(cell * ncols + 1.5, cell * len(rows)), squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(ncols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(row):
+                ax.imshow(row[c])
+        if labels is not None:
+            axes[r, 0].set_ylabel(labels[r], rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def draw_boxes(image: np.ndarray, boxes: Sequence[Box], labels: Sequence[str] | None = None,
+               ax: plt.Axes | None = None, title: str | None = None) -> Figure:
+    """An image with normalised (x0, y0, x1, y1) boxes drawn and labelled."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3, 3))
+    else:
+        fig = ax.figure
+    h, w = image.shape[:2]
+    ax.imshow(image)
+    colors = plt.cm.tab10.colors
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
+        ax.add_patch(Rectangle((x0 * w, y0 * h), (x1 - x0) * w, (y1 - y0) * h, fill=False,
+                               edgecolor=colors[k % 10], linewidth=1.5))
+        if labels is not None:
+            ax.text(x0 * w, y0 * h, labels[k], color=colors[k % 10], fontsize=6, va="bottom")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=8)
+    return fig
+
+
+def curves(x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str, ylabel: str, title: str | None = None,
+           ax: plt.Axes | None = None) -> Figure:
+    """Several named curves over the same x (e.g. top-k accuracy for k = 1..50, NDCG@m)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+    else:
+        fig = ax.figure
+    for name, y in ys.items():
+        ax.plot(x, y, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

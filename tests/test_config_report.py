@@ -1,0 +1,61 @@
+"""Profiles, device selection, seeding, run folders and recorded results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fashionrec import config, report
+
+
+def test_profiles_and_run_config():
+    assert config.PROFILES == ("smoke", "standard", "paper")
+    with pytest.raises(ValueError, match="smoke, standard, paper"):
+        config.RunConfig("x", profile="big")
+    assert config.RunConfig("x").dataset == "fashionworld"
+
+
+def test_select_device():
+    assert config.select_device("cpu").type == "cpu"
+    assert config.select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            config.select_device("cuda")
+
+
+def test_seed_everything_repeats_all_generators():
+    def draw():
+        import random
+        return random.random(), np.random.rand(), torch.rand(1).item()
+    config.seed_everything(7)
+    a = draw()
+    g = config.seed_everything(7)
+    assert draw() == a
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.randint(0, 10**6, (1,), generator=g).item() == torch.randint(
+        0, 10**6, (1,), generator=torch.Generator().manual_seed(7)).item()
+
+
+def test_run_folder_config_and_metrics(tmp_path):
+    cfg = config.RunConfig("demo", profile="smoke", seed=3)
+    path = report.start_run(cfg, device="cpu", root=tmp_path)
+    assert path.parent == tmp_path / "demo" / "smoke"
+    info = json.loads((path / "config.json").read_text())
+    assert info["config"]["seed"] == 3 and info["seed"] == 3 and info["device"] == "cpu"
+    assert info["packages"]["torch"].startswith("2.14.1") and "git_commit" in info
+    report.record("demo_acc", np.float64(0.75))
+    report.record("demo_n", 12)
+    assert report.load_metrics("demo", "smoke", root=tmp_path) == {"demo_acc": 0.75, "demo_n": 12}
+    # another config -> another folder; the same config -> the same folder
+    assert report.start_run(config.RunConfig("demo", profile="smoke", seed=4), root=tmp_path) != path
+    assert report.start_run(cfg, root=tmp_path) == path
+    with pytest.raises(FileNotFoundError, match="no run of 'other'"):
+        report.load_metrics("other", "smoke", root=tmp_path)
+
+
+def test_chapters_have_distinct_keys():
+    keys = [c.key for c in config.CHAPTERS]
+    assert len(set(keys)) == 5 and [c.number for c in config.CHAPTERS] == [1, 2, 3, 4, 5]

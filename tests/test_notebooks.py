@@ -1,0 +1,61 @@
+"""The notebooks: paired sources in sync, one parameters cell, and the smoke runs' results in range."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from fashionrec import report
+from fashionrec.run import find_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = find_notebooks()
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_paired_notebook_is_in_sync_and_executed(source: Path):
+    """notebooks/NN.ipynb is generated from NN.py (same cells) and carries outputs (the book shows it)."""
+    paired = source.with_suffix(".ipynb")
+    assert paired.exists(), f"{paired.name} missing: run `python -m fashionrec run {source.stem} --out notebooks`"
+    py = jupytext.read(source)
+    nb = nbformat.read(paired, as_version=4)
+    assert [c.source for c in py.cells] == [c.source for c in nb.cells], (
+        f"{paired.name} is out of sync with {source.name}: re-run `python -m fashionrec run {source.stem} --out notebooks`")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code), f"{paired.name} has unexecuted cells"
+    assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_one_parameters_cell_with_the_common_parameters(source: Path):
+    cells = [c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{source.name}: expected one cell tagged parameters, found {len(cells)}"
+    for name in ("profile", "dataset", "data_root", "device", "seed"):
+        assert f"{name} =" in cells[0].source, f"{source.name}: parameters cell lacks {name!r}"
+    assert 'profile = "standard"' in cells[0].source
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_receipt_cells_exist(source: Path):
+    tags = [c.metadata.get("tags", []) for c in jupytext.read(source).cells]
+    assert any("nbval-check-output" in t for t in tags), f"{source.name} has no nbval-check-output cell"
+
+
+SMOKE_RANGES = {  # (key, low, high): oracles above chance and below 1 on the smoke world
+    "fashionworld": [("world_fitb_type_oracle", 0.45, 0.99), ("world_fitb_random_oracle", 0.6, 1.0),
+                     ("world_compat_oracle", 0.75, 0.99), ("world_rank_oracle", 0.6, 0.995),
+                     ("world_ctl_oracle", 0.6, 0.99), ("world_c2s_oracle", 0.2, 1.0)],
+}
+
+
+@pytest.mark.smoke_outputs
+@pytest.mark.parametrize("chapter, key, low, high",
+                         [(c, k, lo, hi) for c, rows in SMOKE_RANGES.items() for k, lo, hi in rows])
+def test_smoke_results_in_range(chapter, key, low, high):
+    runs = Path(os.environ.get("FASHIONREC_RUNS", ROOT / "build" / "runs"))
+    metrics = report.load_metrics(chapter, "smoke", root=runs)
+    assert low <= metrics[key] <= high, f"{chapter} {key} = {metrics[key]} outside [{low}, {high}]"

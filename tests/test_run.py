@@ -1,0 +1,81 @@
+"""The notebook runner: finding notebooks, parameters, a good run and a failing cell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from fashionrec import cli, run
+
+NOTEBOOK = """# %% tags=["parameters"]
+profile = "standard"
+seed = 0
+
+# %%
+print(f"profile={profile} seed={seed}")
+
+# %%
+if seed == 13:
+    raise ValueError("unlucky seed")
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "07_demo.py").write_text(NOTEBOOK)
+    (tmp_path / "08_other.py").write_text(NOTEBOOK)
+    return tmp_path
+
+
+def test_find_notebooks_by_number_stem_or_key(folder):
+    assert [p.stem for p in run.find_notebooks(None, folder)] == ["07_demo", "08_other"]
+    for name in ("07", "07_demo", "demo"):
+        assert [p.stem for p in run.find_notebooks([name], folder)] == ["07_demo"]
+    with pytest.raises(ValueError, match="no notebook matches 'nine'.*07_demo"):
+        run.find_notebooks(["nine"], folder)
+
+
+def test_the_book_has_its_notebooks():
+    stems = [p.stem for p in run.find_notebooks()]
+    assert "00_introduction" in stems and "00_fashionworld" in stems
+
+
+def test_parse_params_types_and_errors():
+    assert run.parse_params(["epochs=3", "lr=0.1", "device=cuda", "flag=true"]) == {
+        "epochs": 3, "lr": 0.1, "device": "cuda", "flag": True}
+    with pytest.raises(ValueError, match="key=value"):
+        run.parse_params(["epochs"])
+
+
+def test_execute_injects_profile_and_params(folder, tmp_path):
+    out = run.execute(folder / "07_demo.py", tmp_path / "out", profile="smoke", params={"seed": 5})
+    nb = nbformat.read(out, as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "profile=smoke seed=5" in printed
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_standard_run_injects_nothing(folder, tmp_path):
+    out = run.execute(folder / "07_demo.py", tmp_path / "out")
+    nb = nbformat.read(out, as_version=4)
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert "profile=standard seed=0" in json.dumps(nb.cells[1].outputs)
+
+
+def test_failure_names_notebook_and_cell(folder, tmp_path):
+    with pytest.raises(run.NotebookFailed, match=r"07_demo\.py failed in cell .*ValueError: unlucky seed"):
+        run.execute(folder / "07_demo.py", tmp_path / "out", params={"seed": 13})
+
+
+def test_cli_reports_failures_and_keeps_going(folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "NOTEBOOKS", folder)
+    monkeypatch.setattr(run.find_notebooks, "__defaults__", (None, folder))
+    code = cli.main(["run", "--profile", "smoke", "--out", str(tmp_path / "o"), "-p", "seed=13", "--keep-going"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert out.out.count("FAILED") == 2 and "[2/2]" in out.out
+    assert "2 notebook(s) failed" in out.err
+    assert cli.main(["run", "--profile", "huge", "--out", str(tmp_path / "o")]) == 2
