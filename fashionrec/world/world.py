@@ -89,7 +89,7 @@ class World:
         world.cache_dir = root if use_cache else None
         if use_cache:
             root.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_name(f"world.{os.getpid()}.tmp")
             tmp.write_text(json.dumps(world.to_json(), sort_keys=True))
             os.replace(tmp, path)
         return world
@@ -176,7 +176,7 @@ class World:
             else:
                 arr = render_items([self.items[i] for i in ids], [self.render_seeds[i] for i in ids], size, progress)
                 if path is not None:
-                    tmp = path.with_name(f"images_{size}.tmp.npy")
+                    tmp = path.with_name(f"images_{size}.{os.getpid()}.tmp.npy")
                     np.save(tmp, arr)
                     os.replace(tmp, path)
             memo[size] = ({i: k for k, i in enumerate(ids)}, arr)
