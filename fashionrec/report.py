@@ -68,7 +68,7 @@ def current_run() -> Path:
     return _current
 
 
-def record(key: str, value: Any, display: bool = False) -> Any:
+def record(key: str, value: Any, display: bool = False) -> None:
     """Record a headline number: glue it into the notebook and add it to the run's metrics.json."""
     if isinstance(value, float):
         value = float(value)
@@ -83,7 +83,6 @@ def record(key: str, value: Any, display: bool = False) -> Any:
         metrics = json.loads(path.read_text()) if path.exists() else {}
         metrics[key] = value
         path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    return value
 
 
 def load_metrics(chapter: str, profile: str, root: Path | None = None) -> dict[str, Any]:

@@ -170,7 +170,7 @@ class World:
         memo = self.__dict__.setdefault("_images", {})
         if size not in memo:
             ids = sorted(i for pool in self.pools.values() for i in pool)  # look-alikes render on demand
-            path = self.cache_dir / f"images_{size}.npy" if self.cache_dir else None
+            path = self.cache_dir / f"images_{size}_{_renderer_key()}.npy" if self.cache_dir else None
             if path is not None and path.exists():
                 arr = np.load(path)
             else:
@@ -226,6 +226,13 @@ class World:
                 self.items[la.item_id] = la
                 self.render_seeds[la.item_id] = self.render_seeds[i]
         return new
+
+
+def _renderer_key() -> str:
+    """A hash of the renderer's source: cached images are redrawn when the renderer changes."""
+    from . import render
+
+    return hashlib.sha1(Path(render.__file__).read_bytes()).hexdigest()[:8]
 
 
 def _outfit_text(style: int | None, rng: np.random.Generator) -> str:
