@@ -1,13 +1,8 @@
-"""FashionWorld's procedural renderer: product shots, consumer "street" photos and scenes.
+"""FashionWorld's renderer: product images and consumer "street" photos of items.
 
-Every sub-category is a small drawing in the unit square (polygons, strokes and discs, each
-with a *label*: main fabric, trim, sole, metal, ...). Rendering jitters the drawing with the
-item's seed, rasterises the labels, then colours them: palette colour, a pattern mask computed
-on the pixel grid (inside the main fabric only), a material texture and a darker outline.
-
-Everything is deterministic (``np.random.default_rng(seed)``, never global state) and fast:
-patterns and textures are cached tiles per scale that a seed only crops. Pillow's ``ImageDraw``
-rasterises the polygons: ``skimage.draw.polygon`` costs ~200 µs a call, ten times our budget.
+Inside: colours, patterns and material textures, outlines, the item renderer (`render_item`,
+`render_items`), backgrounds and `render_consumer_photo`. Silhouettes come from `shapes.py`;
+scenes live in `scene.py`, whose `render_scene`, `mask_box` and `crop_box` are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,327 +14,18 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fashionrec.world.records import Box, Item
-from fashionrec.world.vocab import CATEGORY_OF, PALETTE, SUBCATEGORIES
+from fashionrec.world.records import Item
+from fashionrec.world.shapes import (BLACK, DARK, GREY, INNER, LIGHT, LINE, LINING, MAIN, METAL,
+                                     POLY, RIB, SEAM, STITCH, WHITE, shape_of)
+from fashionrec.world.vocab import PALETTE
 
 __all__ = ["render_item", "render_items", "render_consumer_photo", "render_scene", "mask_box",
            "crop_box"]
 
-# Labels of the drawing; colours come from `_item_lut`.
-BG, MAIN, DARK, LIGHT, WHITE, METAL, BLACK, SEAM, LINING, RIB, STITCH, INNER, GREY = range(13)
 _PAT = 16  # pattern level k of the main fabric is drawn with colour index _PAT + k
 _FABRIC = np.zeros(24, bool)
 _FABRIC[[MAIN, DARK, LIGHT, LINING, RIB, _PAT + 1, _PAT + 2, _PAT + 3]] = True
-_POLY, _LINE, _DISC = 0, 1, 2
-_FIT = 0.84  # a product's longer side covers this share of the frame
 _WARP = np.array([0.016, 0.012])  # amplitude of the smooth shape warp (x, y)
-
-# ----------------------------------------------------------------------------------------------
-# The drawings: points (x, y) in the unit square, y down. Shoes face left (sandals: from above).
-
-
-def _P(pts, lab=MAIN):
-    return (_POLY, list(pts), lab, 0.0)
-
-
-def _L(pts, w=0.016, lab=SEAM):
-    return (_LINE, list(pts), lab, w)
-
-
-def _D(x, y, r, lab):
-    return (_DISC, [(x, y)], lab, r)
-
-
-def _arc(cx, cy, rx, ry, a0=0.0, a1=360.0, n=24):
-    a = np.radians(np.linspace(a0, a1, n, endpoint=(a1 - a0) % 360 != 0))
-    return [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in a]
-
-
-def _E(cx, cy, rx, ry, lab=MAIN, n=24):
-    return _P(_arc(cx, cy, rx, ry, n=n), lab)
-
-
-def _mirror(half):
-    """Left half from the top centre down to the bottom centre -> the whole symmetric outline."""
-    tail = [(1.0 - x, y) for x, y in reversed(half)]
-    if half[-1][0] == 0.5:
-        tail = tail[1:]
-    if half[0][0] == 0.5:
-        tail = tail[:-1]
-    return list(half) + tail
-
-
-def _sym(*parts):
-    """The parts and their mirror images (x -> 1 - x)."""
-    return [*parts, *((k, [(1.0 - x, y) for x, y in pts], lab, w) for k, pts, lab, w in parts)]
-
-
-def _scale(pts, cx, cy, f):
-    return [(cx + (x - cx) * f, cy + (y - cy) * f) for x, y in pts]
-
-
-def _shape_specs() -> dict[str, list]:
-    """The 28 drawings. Parts are drawn in order (later on top); each part's label picks its
-    colour: MAIN (colour + pattern), DARK / LIGHT / SEAM / LINING / RIB shades of it, or a fixed
-    colour (WHITE sole, METAL buckle, BLACK lens, STITCH of jeans, INNER shirt under a jacket)."""
-    s: dict[str, list] = {}
-    s["t-shirt"] = [
-        _P(_mirror([(0.5, 0.2), (0.43, 0.17), (0.385, 0.115), (0.22, 0.16), (0.05, 0.37),
-                    (0.16, 0.47), (0.265, 0.37), (0.255, 0.9), (0.5, 0.91)])),
-        _P([(0.39, 0.12), (0.61, 0.12), (0.57, 0.165), (0.5, 0.185), (0.43, 0.165)], LINING),
-        _L([(0.385, 0.115), (0.43, 0.17), (0.5, 0.195), (0.57, 0.17), (0.615, 0.115)], 0.03, RIB),
-        *_sym(_L([(0.08, 0.35), (0.18, 0.44)])),
-        _L([(0.26, 0.86), (0.74, 0.86)])]
-    s["shirt"] = [
-        _P(_mirror([(0.5, 0.09), (0.4, 0.08), (0.25, 0.12), (0.19, 0.2), (0.07, 0.84),
-                    (0.17, 0.86), (0.285, 0.36), (0.285, 0.88), (0.37, 0.94), (0.5, 0.95)])),
-        *_sym(_P([(0.068, 0.8), (0.172, 0.82), (0.168, 0.87), (0.062, 0.85)], DARK)),
-        _P([(0.39, 0.07), (0.61, 0.07), (0.5, 0.13)], LINING),
-        *_sym(_P([(0.385, 0.065), (0.5, 0.125), (0.455, 0.22), (0.35, 0.15)], LIGHT)),
-        _L([(0.5, 0.13), (0.5, 0.95)], 0.018),
-        *[_D(0.5, y, 0.016, SEAM) for y in (0.27, 0.42, 0.57, 0.72, 0.87)],
-        _L([(0.33, 0.3), (0.42, 0.3), (0.42, 0.41), (0.33, 0.41), (0.33, 0.3)], 0.014)]
-    s["blouse"] = [
-        *_sym(_E(0.25, 0.25, 0.125, 0.12, n=20)),
-        _P(_mirror([(0.5, 0.36), (0.4, 0.12), (0.31, 0.14), (0.3, 0.3), (0.23, 0.56),
-                    (0.15, 0.89), (0.24, 0.93), (0.32, 0.9), (0.41, 0.94), (0.5, 0.91)])),
-        _P([(0.4, 0.12), (0.6, 0.12), (0.5, 0.36)], LINING),
-        _L([(0.4, 0.12), (0.5, 0.36), (0.6, 0.12)], 0.022, DARK),
-        *_sym(_L([(0.14, 0.3), (0.2, 0.36), (0.28, 0.37)], 0.03, DARK),
-              _L([(0.19, 0.18), (0.2, 0.31)], 0.012), _L([(0.25, 0.15), (0.26, 0.34)], 0.012))]
-    s["sweater"] = [
-        _P(_mirror([(0.5, 0.165), (0.42, 0.145), (0.37, 0.1), (0.22, 0.12), (0.13, 0.2),
-                    (0.1, 0.5), (0.11, 0.86), (0.24, 0.86), (0.245, 0.42), (0.25, 0.86),
-                    (0.5, 0.86)])),
-        _P([(0.375, 0.105), (0.625, 0.105), (0.58, 0.14), (0.5, 0.155), (0.42, 0.14)], LINING),
-        _L([(0.37, 0.1), (0.42, 0.15), (0.5, 0.17), (0.58, 0.15), (0.63, 0.1)], 0.045, RIB),
-        _P([(0.25, 0.8), (0.75, 0.8), (0.735, 0.91), (0.265, 0.91)], RIB),
-        *_sym(_P([(0.108, 0.8), (0.242, 0.8), (0.232, 0.91), (0.118, 0.91)], RIB)),
-        *_sym(_L([(0.245, 0.45), (0.25, 0.79)], 0.014))]
-    s["tank"] = [
-        _P(_mirror([(0.5, 0.37), (0.455, 0.35), (0.415, 0.29), (0.395, 0.2), (0.39, 0.07),
-                    (0.315, 0.07), (0.305, 0.2), (0.285, 0.3), (0.245, 0.38), (0.25, 0.65),
-                    (0.24, 0.93), (0.5, 0.93)])),
-        _L([(0.39, 0.07), (0.395, 0.2), (0.415, 0.29), (0.455, 0.35), (0.5, 0.37), (0.545, 0.35),
-            (0.585, 0.29), (0.605, 0.2), (0.61, 0.07)], 0.02, DARK),
-        *_sym(_L([(0.315, 0.07), (0.305, 0.2), (0.285, 0.3), (0.245, 0.38)], 0.02, DARK)),
-        _L([(0.245, 0.89), (0.755, 0.89)])]
-    s["jacket"] = [
-        _P(_mirror([(0.5, 0.1), (0.4, 0.08), (0.2, 0.12), (0.13, 0.2), (0.05, 0.76),
-                    (0.17, 0.79), (0.25, 0.38), (0.23, 0.8), (0.5, 0.8)])),
-        *_sym(_P([(0.055, 0.72), (0.175, 0.75), (0.165, 0.81), (0.05, 0.78)], RIB)),
-        *_sym(_P([(0.228, 0.76), (0.46, 0.76), (0.46, 0.84), (0.235, 0.84)], RIB)),
-        _P([(0.45, 0.1), (0.55, 0.1), (0.55, 0.84), (0.45, 0.84)], INNER),
-        *_sym(_P([(0.38, 0.06), (0.45, 0.09), (0.455, 0.2), (0.32, 0.16)], DARK),
-              _L([(0.455, 0.2), (0.455, 0.76)], 0.02, METAL),
-              _L([(0.29, 0.34), (0.4, 0.34), (0.4, 0.45), (0.29, 0.45), (0.29, 0.34)], 0.014),
-              _L([(0.29, 0.34), (0.4, 0.34)], 0.03, DARK))]
-    s["coat"] = [
-        _P(_mirror([(0.5, 0.22), (0.42, 0.05), (0.3, 0.08), (0.25, 0.12), (0.19, 0.53),
-                    (0.29, 0.55), (0.32, 0.28), (0.31, 0.55), (0.27, 0.97), (0.5, 0.97)])),
-        _P([(0.42, 0.05), (0.58, 0.05), (0.5, 0.22)], INNER),
-        *_sym(_P([(0.42, 0.045), (0.5, 0.22), (0.45, 0.33), (0.35, 0.16), (0.37, 0.1)], LIGHT),
-              _P([(0.192, 0.49), (0.292, 0.51), (0.29, 0.56), (0.186, 0.54)], DARK),
-              _L([(0.34, 0.62), (0.38, 0.72)], 0.02, SEAM)),
-        _P([(0.305, 0.44), (0.695, 0.44), (0.695, 0.49), (0.305, 0.49)], DARK),
-        _L([(0.53, 0.33), (0.53, 0.44)], 0.016), _L([(0.53, 0.49), (0.53, 0.97)], 0.016),
-        *[_D(x, y, 0.02, BLACK) for y in (0.36, 0.57, 0.68) for x in (0.45, 0.61)]]
-    s["blazer"] = [
-        _P(_mirror([(0.5, 0.07), (0.4, 0.06), (0.21, 0.1), (0.16, 0.15), (0.08, 0.81),
-                    (0.19, 0.84), (0.28, 0.38), (0.3, 0.55), (0.28, 0.86), (0.38, 0.9),
-                    (0.46, 0.88), (0.5, 0.66)])),
-        _P([(0.4, 0.06), (0.6, 0.06), (0.5, 0.56)], INNER),
-        _P([(0.5, 0.63), (0.54, 0.9), (0.46, 0.9)], BG),
-        *_sym(_P([(0.395, 0.055), (0.5, 0.55), (0.43, 0.4), (0.33, 0.24), (0.36, 0.2),
-                  (0.33, 0.17), (0.37, 0.07)], LIGHT),
-              _P([(0.088, 0.76), (0.19, 0.79), (0.188, 0.84), (0.08, 0.81)], DARK),
-              _L([(0.3, 0.68), (0.42, 0.68)], 0.025, DARK),
-              _L([(0.43, 0.16), (0.5, 0.2)], 0.02, LIGHT)),
-        _L([(0.64, 0.38), (0.72, 0.37)], 0.02, DARK),
-        _D(0.5, 0.6, 0.022, BLACK), _D(0.5, 0.71, 0.022, BLACK)]
-    s["jeans"] = [
-        _P(_mirror([(0.5, 0.04), (0.3, 0.04), (0.275, 0.3), (0.31, 0.97), (0.46, 0.97),
-                    (0.5, 0.33)])),
-        _P([(0.3, 0.04), (0.7, 0.04), (0.7, 0.1), (0.3, 0.1)], DARK),
-        *_sym(_L([(0.39, 0.1), (0.37, 0.16), (0.32, 0.19), (0.278, 0.2)], 0.016, STITCH),
-              _L([(0.34, 0.04), (0.34, 0.12)], 0.02, DARK),
-              _L([(0.46, 0.94), (0.308, 0.94)], 0.016, STITCH)),
-        _L([(0.5, 0.1), (0.5, 0.27)], 0.016, STITCH),
-        _L([(0.5, 0.27), (0.54, 0.25), (0.545, 0.1)], 0.016, STITCH),
-        _D(0.5, 0.07, 0.02, METAL)]
-    s["trousers"] = [
-        _P(_mirror([(0.5, 0.04), (0.285, 0.04), (0.26, 0.28), (0.225, 0.97), (0.482, 0.97),
-                    (0.5, 0.31)])),
-        _P([(0.285, 0.04), (0.715, 0.04), (0.715, 0.09), (0.285, 0.09)], DARK),
-        *_sym(_L([(0.36, 0.09), (0.355, 0.97)], 0.016),
-              _L([(0.31, 0.09), (0.28, 0.22)], 0.016),
-              _L([(0.32, 0.035), (0.32, 0.105)], 0.022, LIGHT),
-              _L([(0.44, 0.035), (0.44, 0.105)], 0.022, LIGHT)),
-        _L([(0.5, 0.09), (0.5, 0.28)], 0.014)]
-    s["shorts"] = [
-        _P(_mirror([(0.5, 0.2), (0.255, 0.2), (0.2, 0.45), (0.15, 0.8), (0.465, 0.83),
-                    (0.5, 0.55)])),
-        _P([(0.255, 0.2), (0.745, 0.2), (0.75, 0.27), (0.25, 0.27)], DARK),
-        *_sym(_P([(0.157, 0.75), (0.47, 0.78), (0.465, 0.83), (0.15, 0.8)], DARK),
-              _L([(0.4, 0.27), (0.36, 0.34), (0.23, 0.37)], 0.016)),
-        _L([(0.5, 0.27), (0.5, 0.47)], 0.016)]
-    s["skirt"] = [
-        _P([(0.34, 0.12), (0.66, 0.12), (0.87, 0.87), (0.7, 0.9), (0.5, 0.91), (0.3, 0.9),
-            (0.13, 0.87)]),
-        _P([(0.34, 0.12), (0.66, 0.12), (0.67, 0.185), (0.33, 0.185)], DARK),
-        *_sym(_L([(0.43, 0.19), (0.36, 0.89)], 0.014), _L([(0.36, 0.19), (0.22, 0.87)], 0.014)),
-        _D(0.62, 0.152, 0.018, METAL)]
-    s["dress"] = [
-        _P(_mirror([(0.5, 0.19), (0.42, 0.15), (0.395, 0.04), (0.33, 0.04), (0.315, 0.14),
-                    (0.3, 0.25), (0.34, 0.4), (0.15, 0.93), (0.32, 0.96), (0.5, 0.97)])),
-        _P([(0.338, 0.385), (0.662, 0.385), (0.66, 0.43), (0.34, 0.43)], DARK),
-        *_sym(_L([(0.43, 0.44), (0.35, 0.95)], 0.014), _L([(0.38, 0.44), (0.22, 0.93)], 0.014),
-              _L([(0.395, 0.04), (0.42, 0.15), (0.5, 0.19)], 0.02, DARK))]
-    s["sneakers"] = [
-        _P([(0.1, 0.62), (0.1, 0.54), (0.17, 0.48), (0.33, 0.42), (0.45, 0.33), (0.5, 0.24),
-            (0.57, 0.25), (0.61, 0.34), (0.74, 0.35), (0.84, 0.28), (0.9, 0.36), (0.92, 0.62)]),
-        _P([(0.83, 0.29), (0.9, 0.37), (0.915, 0.5), (0.85, 0.48)], DARK),
-        _L([(0.3, 0.44), (0.46, 0.33), (0.52, 0.27)], 0.05, DARK),
-        *[_L([(0.31 + 0.06 * i, 0.45 - 0.045 * i), (0.35 + 0.06 * i, 0.49 - 0.045 * i)],
-             0.03, WHITE) for i in range(3)],
-        _L([(0.38, 0.56), (0.55, 0.54), (0.74, 0.45)], 0.045, LIGHT),
-        _P([(0.06, 0.6), (0.93, 0.6), (0.945, 0.7), (0.9, 0.745), (0.12, 0.745), (0.065, 0.7),
-            (0.052, 0.64)], WHITE),
-        _L([(0.08, 0.685), (0.92, 0.685)], 0.016, GREY)]
-    s["boots"] = [
-        _P([(0.5, 0.04), (0.78, 0.04), (0.8, 0.5), (0.83, 0.84), (0.12, 0.84), (0.09, 0.78),
-            (0.12, 0.7), (0.26, 0.64), (0.44, 0.58), (0.5, 0.45)]),
-        _P([(0.5, 0.04), (0.78, 0.04), (0.782, 0.11), (0.5, 0.11)], DARK),
-        _L([(0.73, 0.12), (0.75, 0.7)], 0.016),
-        _L([(0.15, 0.72), (0.26, 0.67), (0.42, 0.63)], 0.014),
-        _P([(0.085, 0.81), (0.845, 0.81), (0.845, 0.87), (0.1, 0.87)], BLACK),
-        _P([(0.63, 0.86), (0.845, 0.86), (0.83, 0.95), (0.65, 0.95)], BLACK)]
-    s["heels"] = [
-        _P([(0.755, 0.53), (0.84, 0.51), (0.8, 0.93), (0.775, 0.93)], DARK),
-        _P([(0.04, 0.8), (0.12, 0.72), (0.26, 0.66), (0.34, 0.68), (0.46, 0.64), (0.6, 0.54),
-            (0.72, 0.44), (0.8, 0.35), (0.85, 0.37), (0.85, 0.52), (0.78, 0.56), (0.62, 0.62),
-            (0.46, 0.73), (0.3, 0.8), (0.15, 0.83), (0.05, 0.83)]),
-        _L([(0.05, 0.83), (0.15, 0.828), (0.3, 0.8), (0.46, 0.73), (0.62, 0.62), (0.78, 0.56)],
-           0.024, BLACK),
-        _P([(0.77, 0.91), (0.805, 0.91), (0.8, 0.96), (0.775, 0.96)], BLACK)]
-    sole = (_arc(0.47, 0.3, 0.19, 0.22, 180, 360, 12)
-            + [(0.64, 0.4), (0.6, 0.56), (0.61, 0.7)] + _arc(0.5, 0.78, 0.12, 0.15, 0, 180, 10)
-            + [(0.37, 0.66), (0.31, 0.5), (0.28, 0.36)])
-    s["sandals"] = [  # seen from above, toe up: a footbed and wide straps
-        _P(sole, DARK), _P(_scale(sole, 0.48, 0.55, 0.86), LIGHT),
-        _P([(0.24, 0.26), (0.7, 0.26), (0.71, 0.36), (0.25, 0.38)]),
-        _P([(0.27, 0.45), (0.67, 0.43), (0.66, 0.52), (0.3, 0.54)]),
-        _P([(0.36, 0.69), (0.64, 0.69), (0.64, 0.75), (0.36, 0.75)]),
-        _D(0.62, 0.72, 0.03, METAL)]
-    s["loafers"] = [
-        _P([(0.05, 0.72), (0.07, 0.62), (0.16, 0.52), (0.32, 0.46), (0.48, 0.44), (0.56, 0.45),
-            (0.7, 0.5), (0.86, 0.44), (0.93, 0.5), (0.94, 0.72)]),
-        _P([(0.56, 0.455), (0.66, 0.44), (0.8, 0.43), (0.86, 0.445), (0.74, 0.49), (0.64, 0.49)],
-           LINING),
-        _P([(0.38, 0.47), (0.54, 0.45), (0.56, 0.53), (0.4, 0.56)], DARK),
-        _L([(0.44, 0.5), (0.51, 0.49)], 0.018, BLACK),
-        _L([(0.14, 0.56), (0.24, 0.49), (0.36, 0.46)], 0.014),
-        _P([(0.05, 0.7), (0.94, 0.7), (0.94, 0.75), (0.08, 0.76)], BLACK),
-        _P([(0.76, 0.74), (0.94, 0.74), (0.93, 0.81), (0.77, 0.81)], BLACK)]
-    s["handbag"] = [
-        _L([(0.32, 0.42), (0.33, 0.26), (0.4, 0.17), (0.5, 0.15), (0.6, 0.17), (0.67, 0.26),
-            (0.68, 0.42)], 0.05, DARK),
-        _P([(0.22, 0.4), (0.78, 0.4), (0.86, 0.85), (0.82, 0.9), (0.18, 0.9), (0.14, 0.85)]),
-        _P([(0.22, 0.4), (0.78, 0.4), (0.8, 0.54), (0.5, 0.63), (0.2, 0.54)], DARK),
-        _D(0.5, 0.61, 0.035, METAL),
-        _D(0.32, 0.42, 0.025, METAL), _D(0.68, 0.42, 0.025, METAL)]
-    s["backpack"] = [
-        *_sym(_L([(0.3, 0.2), (0.18, 0.38), (0.17, 0.78), (0.24, 0.88)], 0.055, DARK)),
-        _L([(0.44, 0.15), (0.45, 0.07), (0.55, 0.07), (0.56, 0.15)], 0.03, DARK),
-        _P(_mirror([(0.5, 0.12), *_arc(0.5, 0.36, 0.27, 0.24, 260, 180, 6)[1:],
-                    (0.23, 0.87), (0.28, 0.93), (0.5, 0.93)])),
-        _P([(0.3, 0.56), (0.7, 0.56), (0.72, 0.84), (0.67, 0.89), (0.33, 0.89), (0.28, 0.84)],
-           DARK),
-        _L(_arc(0.5, 0.36, 0.22, 0.19, 190, 350, 9), 0.016),
-        _L([(0.3, 0.62), (0.7, 0.62)], 0.016),
-        _D(0.31, 0.34, 0.022, METAL), _D(0.66, 0.62, 0.022, METAL)]
-    s["clutch"] = [
-        _P([(0.08, 0.34), (0.92, 0.34), (0.92, 0.66), (0.89, 0.69), (0.11, 0.69), (0.08, 0.66)]),
-        _P([(0.08, 0.34), (0.92, 0.34), (0.5, 0.6)], DARK),
-        _D(0.5, 0.57, 0.03, METAL)]
-    s["tote"] = [
-        _L(_arc(0.37, 0.36, 0.085, 0.25, 180, 360, 11), 0.035, DARK),
-        _L(_arc(0.63, 0.36, 0.085, 0.25, 180, 360, 11), 0.035, DARK),
-        _P([(0.14, 0.34), (0.86, 0.34), (0.78, 0.92), (0.22, 0.92)]),
-        _L([(0.15, 0.41), (0.85, 0.41)], 0.016)]
-    s["hat"] = [
-        _E(0.5, 0.66, 0.45, 0.085),
-        _P([(0.28, 0.66), (0.29, 0.4), (0.33, 0.3), (0.42, 0.26), (0.5, 0.3), (0.58, 0.26),
-            (0.67, 0.3), (0.71, 0.4), (0.72, 0.66)]),
-        _P([(0.283, 0.56), (0.717, 0.56), (0.72, 0.65), (0.28, 0.65)], DARK),
-        _L([(0.5, 0.31), (0.5, 0.42)], 0.014)]
-    lens = [(0.1, 0.4), (0.46, 0.4), (0.45, 0.55), (0.39, 0.66), (0.2, 0.66), (0.12, 0.56)]
-    s["sunglasses"] = [
-        _L([(0.44, 0.45), (0.5, 0.42), (0.56, 0.45)], 0.04, MAIN),
-        *_sym(_P(lens), _P(_scale(lens, 0.285, 0.52, 0.78), BLACK),
-              _L([(0.11, 0.43), (0.04, 0.41)], 0.035, MAIN),
-              _L([(0.19, 0.48), (0.24, 0.45)], 0.02, GREY))]
-    s["watch"] = [
-        _P([(0.42, 0.06), (0.45, 0.04), (0.55, 0.04), (0.58, 0.06), (0.58, 0.96), (0.42, 0.96)]),
-        _L([(0.4, 0.12), (0.6, 0.12), (0.6, 0.19), (0.4, 0.19), (0.4, 0.12)], 0.022, METAL),
-        *[_D(0.5, y, 0.013, BLACK) for y in (0.78, 0.84, 0.9)],
-        _P([(0.7, 0.47), (0.75, 0.47), (0.75, 0.53), (0.7, 0.53)], METAL),
-        _E(0.5, 0.5, 0.22, 0.22, METAL, n=28), _E(0.5, 0.5, 0.175, 0.175, WHITE, n=28),
-        *[_L([(0.5 + 0.16 * c, 0.5 + 0.16 * s_), (0.5 + 0.13 * c, 0.5 + 0.13 * s_)], 0.016,
-             BLACK) for c, s_ in ((0, -1), (1, 0), (0, 1), (-1, 0))],
-        _L([(0.5, 0.5), (0.5, 0.38)], 0.022, BLACK), _L([(0.5, 0.5), (0.58, 0.54)], 0.022, BLACK)]
-    chain = [(0.5 - 0.31 * math.cos(t), 0.1 + 0.5 * math.sin(t)) for t in np.linspace(0, np.pi, 19)]
-    s["necklace"] = [
-        _L(chain, 0.04, MAIN),
-        *[_D(x, y, 0.018, METAL) for x, y in chain[2:-2:3]],
-        _D(0.19, 0.1, 0.025, METAL), _D(0.81, 0.1, 0.025, METAL),
-        _P([(0.5, 0.6), *_arc(0.5, 0.76, 0.09, 0.11, -50, 230, 16)]),
-        _D(0.5, 0.62, 0.03, METAL), _D(0.47, 0.73, 0.022, LIGHT)]
-    s["scarf"] = [
-        _P([(0.58, 0.26), (0.71, 0.27), (0.67, 0.74), (0.54, 0.72)]),
-        *[_L([(0.545 + 0.03 * i, 0.72), (0.54 + 0.03 * i, 0.79)], 0.014, DARK) for i in range(5)],
-        _L([(0.33, 0.32), (0.34, 0.15), (0.5, 0.08), (0.66, 0.15), (0.67, 0.3)], 0.11, MAIN),
-        _P([(0.28, 0.25), (0.41, 0.25), (0.44, 0.83), (0.3, 0.85)]),
-        *[_L([(0.305 + 0.032 * i, 0.85 - 0.005 * i), (0.305 + 0.032 * i, 0.92)], 0.014, DARK)
-          for i in range(5)],
-        _L([(0.3, 0.8), (0.44, 0.78)], 0.014), _L([(0.54, 0.68), (0.67, 0.7)], 0.014),
-        _L([(0.28, 0.26), (0.42, 0.26)], 0.022, DARK)]
-    s["belt"] = [
-        _P([(0.08, 0.43), (0.89, 0.43), (0.96, 0.5), (0.89, 0.57), (0.08, 0.57)]),
-        *[_D(x, 0.5, 0.014, BLACK) for x in (0.7, 0.76, 0.82)],
-        _P([(0.24, 0.41), (0.29, 0.41), (0.29, 0.59), (0.24, 0.59)], DARK),
-        _L([(0.05, 0.36), (0.19, 0.36), (0.19, 0.64), (0.05, 0.64), (0.05, 0.36)], 0.032, METAL),
-        _L([(0.05, 0.5), (0.19, 0.5)], 0.022, METAL)]
-    return s
-
-
-class _Shape:
-    """A compiled drawing: every point in one array (jittered at once) plus the parts."""
-
-    def __init__(self, parts: list) -> None:
-        pts = np.array([p for _, part, _, _ in parts for p in part], dtype=np.float64)
-        lo, hi = pts.min(0), pts.max(0)
-        k = _FIT / float((hi - lo).max())
-        self.points = (pts - (lo + hi) / 2) * k + 0.5
-        self.bbox = (0.5 - (hi - lo) * k / 2, 0.5 + (hi - lo) * k / 2)  # canonical (lo, hi)
-        self.parts = []
-        i = 0
-        for kind, part, lab, w in parts:
-            self.parts.append((kind, i, i + len(part), lab, w * k))
-            i += len(part)
-        self.centred = self.points - 0.5
-        self.swapped = 2 * np.pi * self.points[:, ::-1]  # the warp moves x with y and y with x
-        self.has_rib = any(lab == RIB for _, _, lab, _ in parts)
-
-
-_SHAPES = {name: _Shape(parts) for name, parts in _shape_specs().items()}
-
-
-def _subcategory(item: Item) -> str:
-    if item.subcategory in _SHAPES:
-        return item.subcategory
-    return SUBCATEGORIES.get(item.category, ("t-shirt",))[0]
-
 
 # ----------------------------------------------------------------------------------------------
 # Colours, patterns, materials.
@@ -495,7 +181,7 @@ _CAP = np.array([255] + [250] * 23, np.float32)  # only the background is pure w
 _RIM = np.array([1.0, 0.82, 0.6, 0.6], np.float32)
 
 
-def _outline(lab: np.ndarray, thick: int) -> np.ndarray:
+def outline(lab: np.ndarray, thick: int) -> np.ndarray:
     """Brightness factor: 0.6 on the silhouette's rim, 0.82 on internal label boundaries."""
     h, w = lab.shape
     pad = np.zeros((h + 2, w + 2), np.uint8)
@@ -515,9 +201,12 @@ def _outline(lab: np.ndarray, thick: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------
 # The item renderer.
+# Deterministic (``np.random.default_rng(seed)``, never global state) and fast: Pillow's
+# ``ImageDraw`` rasterises the polygons (``skimage.draw.polygon`` costs ~200 µs a call, ten times
+# our budget) and patterns and textures are cached tiles per scale that a seed only crops.
 
 
-def _draw(item: Item, seed: int, h: int, w: int, affine: np.ndarray,
+def draw_item(item: Item, seed: int, h: int, w: int, affine: np.ndarray,
           coarse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Render an item on an (h, w) canvas; ``affine`` (2, 3) maps unit points to pixels.
 
@@ -526,7 +215,7 @@ def _draw(item: Item, seed: int, h: int, w: int, affine: np.ndarray,
 
     Returns the colour (h, w, 3) uint8 (white where nothing is drawn) and the labels (h, w).
     """
-    shape = _SHAPES[_subcategory(item)]
+    shape = shape_of(item)
     rng = np.random.default_rng(seed)
     r = rng.random(14)
     noise = rng.normal(0.0, 0.0035, shape.points.shape)
@@ -540,9 +229,9 @@ def _draw(item: Item, seed: int, h: int, w: int, affine: np.ndarray,
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
     for kind, i, j, lab, width in shape.parts:
-        if kind == _POLY:
+        if kind == POLY:
             draw.polygon(xy[i:j].ravel().tolist(), fill=lab)
-        elif kind == _LINE:
+        elif kind == LINE:
             draw.line(xy[i:j].ravel().tolist(), fill=lab, width=max(1, round(width * lw)),
                       joint="curve" if j - i > 2 else None)
         else:
@@ -586,7 +275,7 @@ def _draw(item: Item, seed: int, h: int, w: int, affine: np.ndarray,
     f = np.where(fabric, f, np.float32(1.0))
     if shape.has_rib:
         f = np.where(lab == RIB, f * _rib_tile(s, n)[:h, :w], f)
-    f *= _outline(lab, max(1, round(scale / 96)))
+    f *= outline(lab, max(1, round(scale / 96)))
     rgb *= f[..., None]
     if material == "denim":  # blue-ish noise
         rgb[..., 2] += np.where(fabric, 120.0 * (tex - 1) + 6, np.float32(0))
@@ -613,7 +302,7 @@ def render_item(item: Item, seed: int, size: int = 64) -> np.ndarray:
     Returns:
         (size, size, 3) uint8 RGB image.
     """
-    return _draw(item, seed, size, size, _product_affine(size))[0]
+    return draw_item(item, seed, size, size, _product_affine(size))[0]
 
 
 def render_items(items: Sequence[Item], seeds: Sequence[int], size: int = 64,
@@ -629,7 +318,7 @@ def render_items(items: Sequence[Item], seeds: Sequence[int], size: int = 64,
         pairs = tqdm(pairs, total=len(items), desc="render")
     affine = _product_affine(size)
     for k, (item, seed) in enumerate(pairs):
-        out[k] = _draw(item, seed, size, size, affine)[0]
+        out[k] = draw_item(item, seed, size, size, affine)[0]
     return out
 
 
@@ -644,6 +333,9 @@ _FACADES = np.array([(170, 120, 95), (150, 150, 155), (200, 185, 160), (120, 90,
                      (185, 170, 150), (110, 115, 125), (210, 200, 180), (160, 90, 70)], np.float32)
 _OBJECTS = np.array([(200, 60, 50), (60, 90, 160), (70, 130, 80), (220, 180, 60), (90, 60, 110),
                      (40, 40, 45), (230, 120, 140), (120, 160, 200), (170, 110, 60)], np.float32)
+# skin tones: occluding hands here, the figure in scene.py
+SKIN = np.array([(241, 205, 180), (224, 172, 138), (198, 134, 98), (160, 104, 70),
+                 (110, 72, 50)], np.float32)
 
 
 def _span(rng, n: int, lo: float, hi: float) -> tuple[int, int]:
@@ -720,7 +412,7 @@ def _busy(rng, h: int, w: int) -> np.ndarray:
     return img
 
 
-_BACKGROUNDS = {"indoor": _indoor, "street": _street, "busy": _busy}
+BACKGROUNDS = {"indoor": _indoor, "street": _street, "busy": _busy}
 
 
 def _box_blur(img: np.ndarray, r: int) -> np.ndarray:
@@ -747,10 +439,10 @@ def render_consumer_photo(item: Item, seed: int, photo_seed: int, size: int = 64
     Returns:
         (size, size, 3) uint8 RGB image.
     """
-    shop, lab = _draw(item, seed, size, size, _product_affine(size))
+    shop, lab = draw_item(item, seed, size, size, _product_affine(size))
     rng = np.random.default_rng(photo_seed)
     kind = ("indoor", "street", "busy")[int(rng.integers(3))]
-    img = _BACKGROUNDS[kind](rng, size, size)
+    img = BACKGROUNDS[kind](rng, size, size)
 
     # geometry: inverse-map every output pixel into the shop image (nearest neighbour)
     scale, angle = rng.uniform(0.6, 1.0), math.radians(rng.uniform(-20, 20))
@@ -773,7 +465,7 @@ def render_consumer_photo(item: Item, seed: int, photo_seed: int, size: int = 64
         ow, oh = math.sqrt(area * aspect), math.sqrt(area / aspect)
         k = int(rng.integers(len(ys)))
         cy, cx = ys[k] + rng.uniform(-0.5, 0.5) * oh, xs[k] + rng.uniform(-0.5, 0.5) * ow
-        colour = (_SKIN[rng.integers(len(_SKIN))] if rng.random() < 0.5
+        colour = (SKIN[rng.integers(len(SKIN))] if rng.random() < 0.5
                   else _OBJECTS[rng.integers(len(_OBJECTS))])
         if rng.random() < 0.5:
             y0, x0 = max(0, int(cy - oh / 2)), max(0, int(cx - ow / 2))
@@ -797,202 +489,19 @@ def render_consumer_photo(item: Item, seed: int, photo_seed: int, size: int = 64
 
 
 # ----------------------------------------------------------------------------------------------
-# Scenes (chapter 5): a figure wearing the outfit. Body units: x across the figure's width,
-# y down its height; the figure's box is twice as tall as wide.
+# Scenes live in scene.py, which imports this module; their names are re-exported lazily (PEP 562)
+# so that importing either module first works.
 
-_SKIN = np.array([(241, 205, 180), (224, 172, 138), (198, 134, 98), (160, 104, 70),
-                  (110, 72, 50)], np.float32)
-_HAIR = np.array([(30, 25, 22), (85, 55, 35), (160, 120, 70), (210, 180, 120), (120, 40, 25),
-                  (70, 70, 70)], np.float32)
-_F_SKIN, _F_HAIR, _F_TOP, _F_BOTTOM, _F_DARK = 1, 2, 3, 4, 5
+_FROM_SCENE = ("render_scene", "mask_box", "crop_box")
 
 
-def _figure_parts(long_hair: bool) -> list:
-    arm = [(0.31, 0.19), (0.245, 0.33), (0.185, 0.46)]
-    leg = [(0.36, 0.47), (0.495, 0.47), (0.478, 0.945), (0.392, 0.945)]
-    hair = _arc(0.5, 0.075, 0.105, 0.058, 180, 360, 12) + [(0.6, 0.08), (0.5, 0.055), (0.4, 0.08)]
-    back = [(0.37, 0.06), (0.63, 0.06), (0.66, 0.22), (0.34, 0.22)]
-    return ([_P(back, _F_HAIR)] if long_hair else []) + [
-        *_sym(_L(arm, 0.085, _F_SKIN), _E(0.18, 0.49, 0.05, 0.026, _F_SKIN, n=12),
-              _P(leg, _F_SKIN), _E(0.42, 0.958, 0.075, 0.017, _F_SKIN, n=12)),
-        _P([(0.35, 0.41), (0.65, 0.41), (0.665, 0.545), (0.51, 0.55), (0.5, 0.52), (0.49, 0.55),
-            (0.335, 0.545)], _F_BOTTOM),
-        _P([(0.45, 0.12), (0.55, 0.12), (0.555, 0.19), (0.445, 0.19)], _F_SKIN),
-        _P([(0.31, 0.17), (0.69, 0.17), (0.66, 0.3), (0.635, 0.4), (0.65, 0.45), (0.35, 0.45),
-            (0.365, 0.4), (0.34, 0.3)], _F_TOP),
-        _E(0.5, 0.085, 0.095, 0.052, _F_SKIN), _P(hair, _F_HAIR),
-        _D(0.46, 0.088, 0.012, _F_DARK), _D(0.54, 0.088, 0.012, _F_DARK)]
+def __getattr__(name: str):
+    if name in _FROM_SCENE:
+        from fashionrec.world import scene
+
+        return getattr(scene, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_FIGURES = {long_hair: _figure_parts(long_hair) for long_hair in (False, True)}
-
-# Where each sub-category goes, in body units. A rect (x0, y0, x1, y1) receives the garment's
-# bounding box; rigid things keep their aspect: (centre x, y, width, anchor of y: t / c / b).
-_RECTS = {
-    "t-shirt": (0.12, 0.155, 0.88, 0.5), "shirt": (0.12, 0.155, 0.88, 0.52),
-    "blouse": (0.14, 0.155, 0.86, 0.5), "sweater": (0.12, 0.155, 0.88, 0.52),
-    "tank": (0.29, 0.15, 0.71, 0.5), "jacket": (0.1, 0.15, 0.9, 0.53),
-    "coat": (0.1, 0.15, 0.9, 0.8), "blazer": (0.1, 0.15, 0.9, 0.57),
-    "dress": (0.15, 0.15, 0.85, 0.76), "jeans": (0.33, 0.42, 0.67, 0.95),
-    "trousers": (0.33, 0.42, 0.67, 0.95), "shorts": (0.31, 0.42, 0.69, 0.62),
-    "skirt": (0.25, 0.42, 0.75, 0.7), "scarf": (0.36, 0.14, 0.64, 0.42)}
-_SHOE = (0.4, 0.99, 0.3, "b")
-_RIGID = {
-    "sneakers": _SHOE, "boots": (0.4, 0.99, 0.26, "b"), "heels": _SHOE,
-    "sandals": (0.42, 0.99, 0.13, "b"), "loafers": _SHOE, "handbag": (0.83, 0.48, 0.34, "t"),
-    "backpack": (0.84, 0.45, 0.36, "t"), "tote": (0.84, 0.43, 0.36, "t"),
-    "clutch": (0.82, 0.51, 0.32, "c"),
-    "hat": (0.5, 0.07, 0.46, "b"), "sunglasses": (0.5, 0.083, 0.24, "c"),
-    "necklace": (0.5, 0.165, 0.2, "t"), "watch": (0.185, 0.455, 0.13, "c"),
-    "belt": (0.5, 0.42, 0.4, "c")}
-_Z = {"bottom": 0, "shoes": 1, "top": 2, "dress": 2, "outerwear": 3, "belt": 4, "scarf": 5,
-      "necklace": 6, "bag": 7, "watch": 8, "hat": 9, "sunglasses": 10}
-
-
-def _placements(sub: str, fig: np.ndarray, under: bool = False) -> list[np.ndarray]:
-    """Affine maps (unit -> scene pixels) for one item; two for shoes (the right one mirrored).
-
-    ``fig`` = (x0, y0, width, height) of the figure in pixels; ``under``: a top under outerwear
-    is drawn 20 % narrower so that its sleeves stay inside the jacket's.
-    """
-    (ulo, vlo), (uhi, vhi) = _SHAPES[sub].bbox
-    fx, fy, fw, fh = fig
-    if sub in _RIGID:
-        cx, y, wb, anchor = _RIGID[sub]
-        rot = sub == "watch"  # the strap wraps the wrist
-        w = wb * fw
-        h = w * ((uhi - ulo) / (vhi - vlo) if rot else (vhi - vlo) / (uhi - ulo))
-        y0 = fy + y * fh - {"t": 0, "c": h / 2, "b": h}[anchor]
-        rects = [(fx + cx * fw - w / 2, y0, fx + cx * fw + w / 2, y0 + h)]
-        if CATEGORY_OF.get(sub) == "shoes":
-            rects.append((fx + (1 - cx) * fw + w / 2, y0, fx + (1 - cx) * fw - w / 2, y0 + h))
-    else:
-        x0, y0, x1, y1 = _RECTS.get(sub, (0.3, 0.2, 0.7, 0.5))
-        if under:
-            x0, x1 = 0.5 - (0.5 - x0) * 0.8, 0.5 + (x1 - 0.5) * 0.8
-        rects, rot = [(fx + x0 * fw, fy + y0 * fh, fx + x1 * fw, fy + y1 * fh)], False
-    out = []
-    for x0, y0, x1, y1 in rects:  # x1 < x0 mirrors
-        if rot:
-            a, c = (x1 - x0) / (vhi - vlo), (y1 - y0) / (uhi - ulo)
-            out.append(np.array([[0, a, x0 - a * vlo - 0.5], [c, 0, y0 - c * ulo - 0.5]]))
-        else:
-            a, c = (x1 - x0) / (uhi - ulo), (y1 - y0) / (vhi - vlo)
-            out.append(np.array([[a, 0, x0 - a * ulo - 0.5], [0, c, y0 - c * vlo - 0.5]]))
-    return out
-
-
-def _paste(scene: np.ndarray, item: Item, seed: int, affine: np.ndarray) -> tuple | None:
-    """Draw the item into the scene in place; return its pixel extent (y0, y1, x0, x1) or None."""
-    size = scene.shape[0]
-    corners = affine @ np.array([[-0.1, -0.1, 1.1, 1.1], [-0.1, 1.1, -0.1, 1.1], [1, 1, 1, 1]])
-    x0, y0 = np.clip(np.floor(corners.min(1)).astype(int), 0, size)
-    x1, y1 = np.clip(np.ceil(corners.max(1)).astype(int) + 1, 0, size)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    local = affine.copy()
-    local[:, 2] -= (x0, y0)
-    rgb, lab = _draw(item, seed, int(y1 - y0), int(x1 - x0), local, coarse=True)
-    mask = (lab > 0) & (lab != INNER)  # an open jacket shows what is under it
-    if not mask.any():
-        return None
-    view = scene[y0:y1, x0:x1]
-    view[mask] = rgb[mask]
-    rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
-    return y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1
-
-
-def render_scene(items: Sequence[Item], seeds: Sequence[int], scene_seed: int,
-                 size: int = 128) -> tuple[np.ndarray, list[Box]]:
-    """A figure wearing the outfit on an indoor or street background (Kang et al. 2019).
-
-    Each item is drawn at its body place (top on the torso, shoes at the feet, bag at a hand,
-    hat on the head, ...) with the same garment shape as its product image.
-
-    Args:
-        items: the outfit's items.
-        seeds: one shape seed per item (as for ``render_item``).
-        scene_seed: background, skin, hair and the figure's position.
-        size: side in pixels.
-
-    Returns:
-        The (size, size, 3) uint8 image and one normalised box (x0, y0, x1, y1) per item, in
-        the given order, tight around the pixels drawn for that item.
-    """
-    if len(items) != len(seeds):
-        raise ValueError(f"need one seed per item; got {len(items)} items, {len(seeds)} seeds")
-    rng = np.random.default_rng(scene_seed)
-    kind = ("indoor", "street")[int(rng.integers(2))]
-    scene = _BACKGROUNDS[kind](rng, size, size)
-    fh = size * rng.uniform(0.83, 0.89)
-    fy = size * 0.985 - fh - size * rng.uniform(0, 0.02)
-    fw = fh / 2
-    fx = size / 2 - fw / 2 + size * rng.uniform(-0.07, 0.07)
-    fig = np.array([fx, fy, fw, fh])
-
-    # the figure: skin, hair, a neutral base layer
-    canvas = Image.new("L", (size, size), 0)
-    draw = ImageDraw.Draw(canvas)
-    for kind_, pts, lab, width in _FIGURES[bool(rng.random() < 0.5)]:
-        xy = np.asarray(pts) * (fw, fh) + (fx - 0.5, fy - 0.5)
-        if kind_ == _POLY:
-            draw.polygon(xy.ravel().tolist(), fill=lab)
-        elif kind_ == _LINE:
-            draw.line(xy.ravel().tolist(), fill=lab, width=max(1, round(width * fw)), joint="curve")
-        else:
-            rad = max(0.6, width * fw)
-            draw.ellipse((xy[0, 0] - rad, xy[0, 1] - rad, xy[0, 0] + rad, xy[0, 1] + rad), fill=lab)
-    lab = np.frombuffer(canvas.tobytes(), np.uint8).reshape(size, size)
-    lut = np.zeros((6, 3), np.float32)
-    lut[_F_SKIN], lut[_F_HAIR] = _SKIN[rng.integers(len(_SKIN))], _HAIR[rng.integers(len(_HAIR))]
-    lut[_F_TOP], lut[_F_BOTTOM], lut[_F_DARK] = (200, 200, 196), (80, 80, 84), (30, 25, 25)
-    if any(CATEGORY_OF.get(_subcategory(item)) in ("top", "dress") for item in items):
-        lut[_F_TOP] = lut[_F_SKIN]  # bare shoulders and neckline, not the neutral base layer
-    body = lut.take(lab, axis=0) * _outline(lab, 1)[..., None]
-    scene = np.where((lab > 0)[..., None], body, scene).astype(np.uint8)
-
-    # the items, back to front
-    boxes: list[Box] = [(0.0, 0.0, 0.0, 0.0)] * len(items)
-    order = sorted(range(len(items)), key=lambda k: _Z.get(
-        _subcategory(items[k]), _Z.get(items[k].category, 5)))
-    layered = any(CATEGORY_OF.get(_subcategory(item)) == "outerwear" for item in items)
-    for k in order:
-        sub = _subcategory(items[k])
-        under = layered and CATEGORY_OF.get(sub) == "top"
-        extents = [e for a in _placements(sub, fig, under)
-                   if (e := _paste(scene, items[k], seeds[k], a))]
-        if extents:
-            y0, x0 = min(e[0] for e in extents), min(e[2] for e in extents)
-            y1, x1 = max(e[1] for e in extents), max(e[3] for e in extents)
-            boxes[k] = (float(x0 / size), float(y0 / size), float(x1 / size), float(y1 / size))
-        else:  # nothing visible (cannot happen with the placements above): the intended place
-            boxes[k] = (0.45, 0.45, 0.55, 0.55)
-    return scene, boxes
-
-
-# ----------------------------------------------------------------------------------------------
-# Boxes.
-
-
-def _box_pixels(box: Box, h: int, w: int) -> tuple[int, int, int, int]:
-    x0, y0 = int(np.clip(math.floor(box[0] * w + 1e-6), 0, w - 1)), int(
-        np.clip(math.floor(box[1] * h + 1e-6), 0, h - 1))
-    x1, y1 = int(np.clip(math.ceil(box[2] * w - 1e-6), x0 + 1, w)), int(
-        np.clip(math.ceil(box[3] * h - 1e-6), y0 + 1, h))
-    return x0, y0, x1, y1
-
-
-def mask_box(image: np.ndarray, box: Box, fill: tuple[int, int, int] = (127, 127, 127)
-             ) -> np.ndarray:
-    """A copy of ``image`` (H, W, 3) with the box filled (Complete the Look hides the product)."""
-    x0, y0, x1, y1 = _box_pixels(box, *image.shape[:2])
-    out = image.copy()
-    out[y0:y1, x0:x1] = fill
-    return out
-
-
-def crop_box(image: np.ndarray, box: Box, size: int) -> np.ndarray:
-    """The box's region of ``image`` (H, W, 3) resized (bilinear) to (size, size, 3) uint8."""
-    x0, y0, x1, y1 = _box_pixels(box, *image.shape[:2])
-    region = Image.fromarray(np.ascontiguousarray(image[y0:y1, x0:x1], dtype=np.uint8))
-    return np.asarray(region.resize((size, size), Image.BILINEAR)).copy()
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_FROM_SCENE])

@@ -230,9 +230,9 @@ class World:
 
 def _renderer_key() -> str:
     """A hash of the renderer's source: cached images are redrawn when the renderer changes."""
-    from . import render
-
-    return hashlib.sha1(Path(render.__file__).read_bytes()).hexdigest()[:8]
+    here = Path(__file__).parent
+    blob = b"".join((here / name).read_bytes() for name in ("shapes.py", "render.py", "scene.py"))
+    return hashlib.sha1(blob).hexdigest()[:8]
 
 
 def _outfit_text(style: int | None, rng: np.random.Generator) -> str:
