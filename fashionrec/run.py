@@ -8,6 +8,7 @@ identical to the ``.py`` (the book renders ``notebooks/NN_name.ipynb`` made this
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
     from .config import check_profile
 
     check_profile(profile)
+    if "FASHIONREC_RUNS" in os.environ:  # notebooks run in notebooks/: a relative path would land there
+        os.environ["FASHIONREC_RUNS"] = str(Path(os.environ["FASHIONREC_RUNS"]).resolve())
     sources = find_notebooks(names)
     failures = []
     for k, source in enumerate(sources, 1):

@@ -1,0 +1,244 @@
+"""DeepFashion Consumer-to-shop Clothes Retrieval (Liu et al., CVPR 2016) -> ``ConsumerPhoto`` records.
+
+The official layout under ``data_root`` (see data/README.md, "DeepFashion consumer-to-shop")::
+
+    Anno/list_item_consumer2shop.txt   line 1: number of items; then one item id per line
+    Anno/list_bbox_consumer2shop.txt   line 1: number of images; line 2: column names; then
+                                       <image_name> <clothes_type> <source_type> <x_1> <y_1> <x_2> <y_2>
+    Eval/list_eval_partition.txt       line 1: number of pairs; line 2: column names; then
+                                       <consumer image> <shop image> <item_id> <train|val|test>
+    img/<GROUP>/<Sub_Category>/id_XXXXXXXX/comsumer_NN.jpg, shop_NN.jpg
+
+Quirks handled here: the dataset spells consumer photos ``comsumer_NN.jpg`` (copies that renamed
+them to ``consumer_NN.jpg`` load too); boxes are pixel corners in images whose long side is 300 and
+may overshoot the border by a pixel (clipped); skirts live under ``DRESSES/Skirt``. Consumer and
+shop photos share one record type, ``ConsumerPhoto`` (a photo of an item, with its box).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fashionrec.world.records import Box, ConsumerPhoto, Item
+
+CATEGORIES = ("dresses", "skirts", "tops", "bottoms")  # the paper's four
+SPLITS = ("train", "val", "test")
+ITEM_LIST = "Anno/list_item_consumer2shop.txt"
+BBOX_LIST = "Anno/list_bbox_consumer2shop.txt"
+PARTITION = "Eval/list_eval_partition.txt"
+LAYOUT = "data/README.md#deepfashion-consumer-to-shop"
+PixelBox = tuple[int, int, int, int]
+
+
+@dataclass
+class DeepFashionC2S:
+    """The benchmark as records: items, and per split its consumer photos (queries) and shop photos."""
+
+    root: Path
+    items: dict[str, Item]
+    consumer: dict[str, list[ConsumerPhoto]]  # split -> street photos (queries)
+    shop: dict[str, list[ConsumerPhoto]]  # split -> shop photos (the gallery)
+    missing: list[str] = field(default_factory=list)  # listed images not found under root
+    skipped: Counter = field(default_factory=Counter)  # rows left out, by reason
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{s}: {len(self.consumer[s])} consumer / {len(self.shop[s])} shop" for s in SPLITS)
+        return (f"DeepFashion consumer-to-shop at {self.root}: {len(self.items)} items; {counts}; "
+                f"{len(self.missing)} images missing; skipped {dict(self.skipped)}")
+
+
+def _lines(path: Path, what: str) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found — expected {what} (layout in {LAYOUT})")
+    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    return [ln for ln in lines if ln]
+
+
+def _count(path: Path, lines: list[str], n_rows: int) -> None:
+    if not lines or not lines[0].isdigit():
+        raise ValueError(f"{path}: line 1 must be the number of rows; got {lines[0] if lines else 'an empty file'!r}")
+    if int(lines[0]) != n_rows:
+        raise ValueError(f"{path}: line 1 says {lines[0]} rows but the file has {n_rows}")
+
+
+def read_item_list(path: Path) -> list[str]:
+    """Item ids of ``list_item_consumer2shop.txt`` (line 1 = their number; ids have gaps)."""
+    lines = _lines(Path(path), "line 1 = number of items, then one item id per line")
+    ids = [ln for ln in lines[1:] if ln != "item_id"]  # tolerate a column-name line
+    _count(Path(path), lines, len(ids))
+    bad = [i for i in ids if not i.startswith("id_")]
+    if bad:
+        raise ValueError(f"{path}: expected item ids like id_00000001, found {bad[0]!r}")
+    return ids
+
+
+def read_bbox_list(path: Path) -> dict[str, tuple[int, int, PixelBox]]:
+    """``list_bbox_consumer2shop.txt`` -> image name: (clothes type, source type, (x1, y1, x2, y2)).
+
+    Clothes type 1/2/3 = upper/lower/full body; source type 1 = shop, 2 = consumer.
+    """
+    path = Path(path)
+    lines = _lines(path, "count, column names, then `image_name clothes_type source_type x_1 y_1 x_2 y_2`")
+    _count(path, lines, len(lines) - 2)
+    out = {}
+    for n, line in enumerate(lines[2:], start=3):
+        fields = line.split()
+        if len(fields) != 7 or not all(f.lstrip("-").isdigit() for f in fields[1:]):
+            raise ValueError(f"{path}:{n}: expected `image_name clothes_type source_type x_1 y_1 x_2 y_2` "
+                             f"(7 fields, integers after the name); got {line!r}")
+        x1, y1, x2, y2 = (int(f) for f in fields[3:])
+        out[fields[0]] = (int(fields[1]), int(fields[2]), (x1, y1, x2, y2))
+    return out
+
+
+def read_eval_partition(path: Path) -> list[tuple[str, str, str, str]]:
+    """``list_eval_partition.txt`` -> (consumer image, shop image, item id, split) rows."""
+    path = Path(path)
+    lines = _lines(path, "count, column names, then `image_pair_name_1 image_pair_name_2 item_id evaluation_status`")
+    _count(path, lines, len(lines) - 2)
+    rows = []
+    for n, line in enumerate(lines[2:], start=3):
+        fields = line.split()
+        if len(fields) != 4 or fields[3] not in SPLITS:
+            raise ValueError(f"{path}:{n}: expected `consumer_image shop_image item_id train|val|test`; got {line!r}")
+        rows.append((fields[0], fields[1], fields[2], fields[3]))
+    return rows
+
+
+def read_pairs_csv(path: Path) -> tuple[list[tuple[str, str, str, str]], dict[str, tuple[int, int, PixelBox]]]:
+    """A derived pair list (``item_id, consumer_path, cons_x1..y2, shop_path, shop_x1..y2, split``,
+    as in shared/realdata) -> the same (rows, boxes) as the two official files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found — expected a CSV of consumer/shop pairs with boxes")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        need = {"item_id", "consumer_path", "shop_path", "split", "cons_x1", "shop_x1"}
+        if not need <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path}: expected columns {sorted(need)} (and the other box corners); "
+                             f"got {reader.fieldnames}")
+        rows, boxes = [], {}
+        for r in reader:
+            rows.append((r["consumer_path"], r["shop_path"], r["item_id"], r["split"]))
+            for key, source, prefix in (("consumer_path", 2, "cons"), ("shop_path", 1, "shop")):
+                corners = tuple(int(r[f"{prefix}_{c}"]) for c in ("x1", "y1", "x2", "y2"))
+                boxes[r[key]] = (0, source, corners)
+    return rows, boxes
+
+
+def c2s_category(image_name: str) -> str | None:
+    """The paper's category of ``img/<GROUP>/<Sub_Category>/...``; None outside the four.
+
+    DeepFashion files skirts under ``DRESSES/Skirt``, so the sub-category decides first.
+    """
+    parts = image_name.split("/")
+    if len(parts) < 5:
+        return None
+    group, sub = parts[1].upper(), parts[2].lower()
+    if "skirt" in sub:
+        return "skirts"
+    if group == "DRESSES" or "dress" in sub:
+        return "dresses"
+    if group == "TROUSERS" or any(w in sub for w in ("pants", "trousers", "jeans", "leggings", "shorts")):
+        return "bottoms"
+    return "tops" if group == "TOPS" else None
+
+
+def resolve_image(root: Path, name: str) -> Path | None:
+    """The file of ``name`` under root, trying both spellings ``comsumer_`` and ``consumer_``."""
+    for candidate in (name, name.replace("comsumer_", "consumer_"), name.replace("consumer_", "comsumer_")):
+        if (root / candidate).is_file():
+            return root / candidate
+    return None
+
+
+def _normalise(box: PixelBox, width: int, height: int) -> Box:
+    x1, y1, x2, y2 = box
+    x0, x1n = sorted((min(max(x1 / width, 0.0), 1.0), min(max(x2 / width, 0.0), 1.0)))
+    y0, y1n = sorted((min(max(y1 / height, 0.0), 1.0), min(max(y2 / height, 0.0), 1.0)))
+    return (x0, y0, x1n, y1n)
+
+
+def load_deepfashion_c2s(root: Path | str, pairs_csv: Path | str | None = None,
+                         categories: tuple[str, ...] = CATEGORIES) -> DeepFashionC2S:
+    """Read the benchmark under ``root``: items, consumer and shop photos per split, with boxes.
+
+    Images are checked (their header gives the size that normalises the box); a listed image
+    that is not there is counted in ``missing``, and its pairs are left out. Rows outside
+    ``categories`` or whose item is not in the item list are counted in ``skipped``.
+
+    Args:
+        root: folder holding ``Anno/``, ``Eval/`` and ``img/``.
+        pairs_csv: a derived pair list with boxes (see :func:`read_pairs_csv`) to use instead of
+            ``list_eval_partition.txt`` and ``list_bbox_consumer2shop.txt``.
+        categories: which of the paper's four categories to keep.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: DeepFashion consumer-to-shop folder not found (layout in {LAYOUT})")
+    known = set(read_item_list(root / ITEM_LIST))
+    if pairs_csv is not None:
+        rows, boxes = read_pairs_csv(Path(pairs_csv))
+    else:
+        rows, boxes = read_eval_partition(root / PARTITION), read_bbox_list(root / BBOX_LIST)
+    data = DeepFashionC2S(root, {}, {s: [] for s in SPLITS}, {s: [] for s in SPLITS})
+    seen: dict[str, ConsumerPhoto | None] = {}
+
+    def photo(name: str, item_id: str, category: str) -> ConsumerPhoto | None:
+        if name in seen:
+            return seen[name]
+        path = resolve_image(root, name)
+        if name not in boxes:
+            raise ValueError(f"{root / BBOX_LIST}: no box for image {name!r} listed in the partition")
+        if path is None:
+            data.missing.append(name)
+            seen[name] = None
+            return None
+        with Image.open(path) as im:
+            width, height = im.size
+        seen[name] = ConsumerPhoto(name, item_id, category, str(path), _normalise(boxes[name][2], width, height))
+        return seen[name]
+
+    listed: dict[str, set[str]] = {s: set() for s in SPLITS}
+    for consumer, shop, item_id, split in rows:
+        category = c2s_category(consumer)
+        if item_id not in known:
+            data.skipped[f"item not in {ITEM_LIST}"] += 1
+            continue
+        if category not in categories:
+            data.skipped[f"category {'/'.join(consumer.split('/')[1:3])}"] += 1
+            continue
+        q, s = photo(consumer, item_id, category), photo(shop, item_id, category)
+        if q is None or s is None:
+            data.skipped["image missing"] += 1
+            continue
+        for kind, record in (("consumer", q), ("shop", s)):
+            if record.photo_id not in listed[split]:
+                listed[split].add(record.photo_id)
+                getattr(data, kind)[split].append(record)
+        if item_id not in data.items:
+            data.items[item_id] = Item(item_id, category, consumer.split("/")[2], image=s.image)
+    return data
+
+
+def load_crops(photos: list[ConsumerPhoto], size: int, fill: int = 255) -> np.ndarray:
+    """Crop each photo to its box, pad it to a square with ``fill`` and resize: uint8 (N, size, size, 3)."""
+    out = np.empty((len(photos), size, size, 3), np.uint8)
+    for k, p in enumerate(photos):
+        with Image.open(p.image) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            x0, y0, x1, y1 = p.box or (0.0, 0.0, 1.0, 1.0)
+            crop = im.crop((int(x0 * w), int(y0 * h), max(int(x0 * w) + 1, round(x1 * w)),
+                            max(int(y0 * h) + 1, round(y1 * h))))
+        side = max(crop.size)
+        square = Image.new("RGB", (side, side), (fill,) * 3)
+        square.paste(crop, ((side - crop.size[0]) // 2, (side - crop.size[1]) // 2))
+        out[k] = np.asarray(square.resize((size, size), Image.BILINEAR))
+    return out

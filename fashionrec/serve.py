@@ -1,0 +1,209 @@
+"""Consumer-to-shop search as a REST service (chapter 3; the paper deployed its model the same way).
+
+Start it with one command (the chapter 3 notebook writes both files into its run folder)::
+
+    python -m fashionrec.serve --checkpoint RUN/service/siamese.pt --gallery RUN/service/gallery.npz
+
+Endpoints:
+
+- ``POST /search?k=10&category=tops`` with a multipart ``image`` file: the top-k shop items with the
+  Siamese network's probability that they show the photographed item;
+- ``GET /items/{item_id}/image``: a gallery item's shop image (PNG);
+- ``GET /health``: status, gallery size, backbone and limits.
+
+Bad input gets a 4xx with a plain message: 415 not an image, 400 corrupt image, 413 file (or
+pixel count) over the limit, 422 k out of range or an unknown category, 404 unknown item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from fastapi import FastAPI, File, HTTPException, Query, UploadFile
+from fastapi.responses import Response
+from PIL import Image, UnidentifiedImageError
+from scipy.special import expit
+
+from fashionrec.backbones import build_backbone, images_to_tensor
+from fashionrec.index import VectorIndex
+from fashionrec.models.c2s import load_siamese, siamese_vectors
+
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MAX_K = 50
+
+
+def save_gallery(path: Path | str, item_ids: list[str], categories: list[str] | np.ndarray, images: np.ndarray,
+                 features: np.ndarray, backbone: str, cnn_size: int) -> None:
+    """Write the service's gallery: ids, categories, uint8 (G, S, S, 3) shop images and their
+    (G, D) backbone features (an ``.npz`` readable without pickle)."""
+    if not (len(item_ids) == len(categories) == len(images) == len(features)):
+        raise ValueError(f"gallery arrays differ in length: {len(item_ids)} ids, {len(categories)} categories, "
+                         f"{len(images)} images, {len(features)} feature rows")
+    np.savez(path, item_ids=np.asarray(item_ids, dtype=str), categories=np.asarray(categories, dtype=str),
+             images=np.asarray(images, dtype=np.uint8), features=np.asarray(features, dtype=np.float32),
+             backbone=np.asarray(backbone), cnn_size=np.asarray(cnn_size))
+
+
+def load_gallery(path: Path | str) -> dict[str, np.ndarray]:
+    """Read a gallery written by :func:`save_gallery` (no pickle)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: gallery file not found — the chapter 3 notebook writes "
+                                f"<run folder>/service/gallery.npz")
+    with np.load(path, allow_pickle=False) as z:
+        need = {"item_ids", "categories", "images", "features", "backbone", "cnn_size"}
+        if not need <= set(z.files):
+            raise ValueError(f"{path}: not a gallery file; expected arrays {sorted(need)}, found {sorted(z.files)}")
+        return {k: z[k] for k in need}
+
+
+def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Uploaded bytes -> uint8 (H, W, 3) RGB; raises HTTPException 413 / 415 / 400 for bad input."""
+    if len(data) > max_bytes:
+        raise HTTPException(413, f"file too large: over the limit of {max_bytes} bytes")
+    if not data:
+        raise HTTPException(415, "not an image: the uploaded file is empty")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise HTTPException(415, "not an image: expected a JPEG, PNG, WebP, GIF or BMP file") from None
+    if image.size[0] * image.size[1] > max_pixels:
+        raise HTTPException(413, f"image too large: {image.size[0]}x{image.size[1]} pixels, limit {max_pixels}")
+    try:
+        image.load()
+        return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as err:
+        raise HTTPException(400, f"corrupt image: the {image.format} data cannot be decoded ({err})") from None
+
+
+def square_resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Pad an (H, W, 3) image to a square (white), then resize it to (size, size, 3)."""
+    h, w = image.shape[:2]
+    side = max(h, w)
+    canvas = np.full((side, side, 3), 255, np.uint8)
+    canvas[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = image
+    return np.array(Image.fromarray(canvas).resize((size, size), Image.BILINEAR))
+
+
+class Searcher:
+    """The trained Siamese network, its backbone and an exact L1 index over the gallery."""
+
+    def __init__(self, checkpoint: Path | str, gallery: Path | str, device: str = "cpu"):
+        checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"{checkpoint}: checkpoint not found — run the chapter 3 notebook "
+                                    f"(it writes <run folder>/service/siamese.pt) or pass --checkpoint")
+        self.model, self.config = load_siamese(checkpoint)
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        g = load_gallery(gallery)
+        if str(g["backbone"]) != self.config["backbone"]:
+            raise ValueError(f"{gallery}: features come from {g['backbone']}, the checkpoint expects "
+                             f"{self.config['backbone']}")
+        if g["features"].shape[1] != self.model.in_dim:
+            raise ValueError(f"{gallery}: features have {g['features'].shape[1]} dims, the checkpoint "
+                             f"expects {self.model.in_dim}")
+        self.backbone = build_backbone(self.config["backbone"], pretrained=self.config["pretrained"])
+        if "backbone_state" in self.config:
+            self.backbone.load_state_dict(self.config["backbone_state"])
+        self.backbone.to(self.device).eval()
+        self.item_ids = [str(i) for i in g["item_ids"]]
+        self.categories = np.asarray(g["categories"], dtype=str)
+        self.images = g["images"]
+        self.row = {i: k for k, i in enumerate(self.item_ids)}
+        vectors = siamese_vectors(self.model, g["features"], self.device)  # (G, E)
+        self.rows = {None: np.arange(len(self.item_ids))}
+        self.rows.update({c: np.flatnonzero(self.categories == c) for c in sorted(set(self.categories))})
+        self.indexes = {c: VectorIndex.build(vectors[r], metric="l1") for c, r in self.rows.items()}
+
+    @torch.inference_mode()
+    def embed(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 photo -> (1, E) vector of the Siamese network."""
+        x = images_to_tensor(square_resize(image, self.config["image_size"])[None])  # (1, 3, S, S)
+        size = self.config["cnn_size"]
+        if x.shape[-1] != size:
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True).clamp_(0, 1)
+        features = self.backbone.features(x.to(self.device))  # (1, D)
+        return self.model.embed(features).cpu().numpy()
+
+    def search(self, image: np.ndarray, k: int, category: str | None = None) -> list[dict]:
+        """Top-k gallery items for a photo: rank, id, category, p(same item) and L1 distance."""
+        neg_dist, ids = self.indexes[category].search(self.embed(image), k)  # (1, k) each
+        bias = float(self.model.bias.detach())
+        out = []
+        for rank, (d, j) in enumerate(zip(-neg_dist[0], ids[0]), start=1):
+            item = self.item_ids[self.rows[category][j]]
+            out.append({"rank": rank, "item_id": item, "category": str(self.categories[self.row[item]]),
+                        "score": float(expit(bias - d)), "distance": float(d),
+                        "image_url": f"/items/{item}/image"})
+        return out
+
+    def item_png(self, item_id: str) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(self.images[self.row[item_id]]).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+def create_app(checkpoint: Path | str, gallery: Path | str, device: str = "cpu",
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, max_k: int = MAX_K) -> FastAPI:
+    """The FastAPI app; loads everything at once, so a missing or wrong file fails at start-up."""
+    searcher = Searcher(checkpoint, gallery, device)
+    app = FastAPI(title="fashionrec consumer-to-shop search",
+                  description="Upload a street photo, get the shop items (Menezes & Kanitkar 2018, chapter 3).")
+    app.state.searcher = searcher
+
+    @app.get("/health")
+    def health() -> dict:
+        counts = {c: len(r) for c, r in searcher.rows.items() if c is not None}
+        return {"status": "ok", "items": len(searcher.item_ids), "categories": counts,
+                "backbone": searcher.config["backbone"], "max_k": max_k, "max_upload_bytes": max_upload_bytes}
+
+    @app.post("/search")
+    def search(image: UploadFile = File(..., description="a street photo (JPEG, PNG, ...)"),
+               k: int = Query(10, ge=1, le=max_k, description=f"how many items, 1..{max_k}"),
+               category: str | None = Query(None, description="rank only this category's items")) -> dict:
+        if category is not None and category not in searcher.rows:
+            known = ", ".join(c for c in searcher.rows if c is not None)
+            raise HTTPException(422, f"unknown category {category!r}; expected one of {known}")
+        photo = decode_image(image.file.read(max_upload_bytes + 1), max_upload_bytes)
+        k = min(k, len(searcher.rows[category]))
+        return {"k": k, "category": category, "results": searcher.search(photo, k, category)}
+
+    @app.get("/items/{item_id}/image", response_class=Response)
+    def item_image(item_id: str) -> Response:
+        if item_id not in searcher.row:
+            raise HTTPException(404, f"unknown item id {item_id!r}")
+        return Response(searcher.item_png(item_id), media_type="image/png")
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fashionrec.serve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, required=True, help="siamese.pt written by the chapter 3 notebook")
+    parser.add_argument("--gallery", type=Path, required=True, help="gallery.npz written by the chapter 3 notebook")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--max-upload-bytes", type=int, default=MAX_UPLOAD_BYTES)
+    parser.add_argument("--max-k", type=int, default=MAX_K)
+    args = parser.parse_args(argv)
+    try:
+        app = create_app(args.checkpoint, args.gallery, args.device, args.max_upload_bytes, args.max_k)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"fashionrec.serve: error: {err}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
