@@ -1,0 +1,296 @@
+"""Chapter 2, FashionNet (He & Hu 2018): models, rank loss, per-user storage, metrics, Polyvore-U loader."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fashionrec import metrics, report
+from fashionrec.config import TrainConfig
+from fashionrec.datasets.polyvore_u import PolyvoreU
+from fashionrec.models import fashionnet as fn
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = fn.FashionNetConfig.for_profile("smoke", head_hidden=16, feature_dim=8, hidden=(8, 4), train_negatives=2,
+                                        user_dim=4, stage_two=TrainConfig(epochs=2, batch_size=8, amp=False))
+
+
+# ----- the model ------------------------------------------------------------------------------
+def test_rank_loss_matches_eq_1_by_hand():
+    loss = fn.rank_loss(torch.tensor([0.9, 0.2]), torch.tensor([0.1, 0.6]))
+    expected = (np.log(1 + np.exp(-(0.9 - 0.1))) + np.log(1 + np.exp(-(0.2 - 0.6)))) / 2
+    assert loss.item() == pytest.approx(expected, abs=1e-6)
+    assert fn.rank_loss(torch.tensor([0.5]), torch.tensor([0.5])).item() == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("arch", fn.ARCHS)
+def test_shapes_and_score_ranges_on_cached_maps(arch):
+    torch.manual_seed(0)
+    model = fn.build_model(arch, SMALL, in_dim=12)
+    items = torch.randn(5, 3, 12, 1, 1)  # (B, 3 items, C, h, w)
+    scores = model(items)
+    assert scores.shape == (5,)
+    top = 3.0 if arch == "C" else 1.0  # C sums three pair probabilities
+    assert ((scores >= 0) & (scores <= top)).all()
+
+
+def test_c_score_is_the_sum_of_its_three_matching_networks():
+    torch.manual_seed(0)
+    model = fn.build_model("C", SMALL, in_dim=12).eval()
+    items = torch.randn(4, 3, 12, 1, 1)
+    x = model.features(items.flatten(0, 1)).view(4, 3, -1)
+    by_hand = sum(torch.softmax(m(torch.cat([x[:, p], x[:, q]], 1)).double(), -1)[:, 1]
+                  for m, (p, q) in zip(model.matching, [(0, 1), (0, 2), (1, 2)]))
+    assert torch.allclose(model(items), by_hand)
+
+
+def test_a_stacks_the_items_on_the_channel_axis():
+    torch.manual_seed(0)
+    model = fn.build_model("A", SMALL, in_dim=12)
+    assert model.features.conv.in_features == 36  # 3 items x 12 channels
+    items = torch.randn(2, 3, 12, 1, 1)
+    swapped = items[:, [1, 0, 2]]
+    assert not torch.allclose(model(items), model(swapped))  # the position of an item matters
+
+
+@pytest.mark.parametrize("arch", fn.ARCHS)
+def test_loss_decreases_on_a_tiny_batch(arch):
+    torch.manual_seed(0)
+    model = fn.build_model(arch, SMALL, in_dim=12)
+    pos, neg = torch.randn(16, 3, 12, 1, 1) + 0.5, torch.randn(16, 3, 12, 1, 1) - 0.5
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(40):
+        loss = fn.rank_loss(model(pos), model(neg))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] - 0.05
+
+
+def test_cnn_on_images_a_b_c():
+    cfg = replace(SMALL, cached_features=False, backbone="small_cnn", pretrained=False, feature_dim=256)
+    images = torch.rand(2, 3, 3, 32, 32)  # (B, items, RGB, H, W) in [0, 1]
+    for arch in fn.ARCHS:
+        torch.manual_seed(0)
+        model = fn.build_model(arch, cfg)
+        assert model(images).shape == (2,)
+    first = fn.build_model("A", cfg).features.backbone.blocks[0][0]
+    assert first.in_channels == 9  # w x h x 9, as in the paper
+
+
+def test_user_conditioned_starts_as_the_general_model():
+    torch.manual_seed(0)
+    general = fn.build_model("C", SMALL, in_dim=12).eval()
+    model = fn.user_conditioned(general, n_users=3, user_dim=4).eval()
+    items = torch.randn(6, 3, 12, 1, 1)
+    for u in range(3):
+        assert torch.allclose(model(items, torch.full((6,), u)), general(items), atol=1e-6)
+    assert fn.user_state(model, "user-conditioned")["users.weight"].shape == (3, 4)  # user_dim numbers per user
+
+
+# ----- per-user training and storage -----------------------------------------------------------
+def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fn.RankingData, fn.ItemTable]:
+    """Users who like outfits whose items have a large first feature; items of 3 categories."""
+    rng = np.random.default_rng(seed)
+    feats = rng.normal(size=(n_items, 6, 1, 1)).astype(np.float32)
+    cats = np.arange(n_items) % 3
+    good = [np.flatnonzero((cats == c) & (feats[:, 0, 0, 0] > 0)) for c in range(3)]
+
+    def liked(n):
+        return np.stack([rng.choice(g, n) for g in good], 1)
+    users = [f"u{k}" for k in range(n_users)]
+    lists = []
+    for u in users:
+        outfits = np.concatenate([liked(3), np.stack([rng.choice(np.flatnonzero(cats == c), 9) for c in range(3)], 1)])
+        lists.append((u, outfits, np.array([1] * 3 + [0] * 9)))
+    data = fn.RankingData([f"i{k}" for k in range(n_items)], cats, users, {u: liked(8) for u in users}, lists, lists)
+    return data, fn.ItemTable(feats)
+
+
+@pytest.mark.parametrize("regime", ["partial", "whole", "direct"])
+def test_per_user_fine_tuning_stores_only_what_it_changes(tmp_path, regime):
+    data, items = tiny_data()
+    torch.manual_seed(0)
+    base = fn.build_model("C", SMALL, items.dim)
+    result = fn.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
+                               path=tmp_path / "users.pt")
+    assert set(result.states) == set(data.users)
+    keys = set(result.states["u0"])
+    assert all(k.startswith("matching.") for k in keys) == (regime == "partial")
+    assert keys == set(fn.user_state(base, regime))
+    if regime == "partial":
+        assert result.bytes_per_user < fn.state_bytes(base.state_dict())
+    assert (tmp_path / "users.pt").exists()
+    again = fn.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
+                              path=tmp_path / "users.pt")  # loads, does not retrain
+    assert again.seconds == result.seconds
+    scores = fn.test_scores(base, items, data, again)
+    assert len(scores) == 3 and all(s.shape == (12,) for s in scores)
+    shared = fn.test_scores(base, items, data)
+    assert any(not np.allclose(a, b) for a, b in zip(scores, shared))  # personal models differ from the shared one
+
+
+def test_stage_one_then_partial_beats_chance_on_an_easy_world():
+    data, items = tiny_data(n_users=4, n_items=60)
+    cfg = replace(SMALL, stage_one=TrainConfig(epochs=15, batch_size=16, lr=1e-2, amp=False))
+    torch.manual_seed(0)
+    model = fn.build_model("C", cfg, items.dim)
+    fn.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
+    labels = [y for *_, y in data.test]
+    trained = fn.ranking_metrics(fn.test_scores(model, items, data), labels)
+    chance = fn.ranking_metrics(fn.chance_scores(labels), labels)
+    assert trained["auc"] > 0.75 and trained["mean_ndcg"] > chance["mean_ndcg"] + 0.1
+    conditioned = fn.train_user_conditioned(model, data, items, cfg, seed=0, device=torch.device("cpu"))
+    assert fn.ranking_metrics(fn.test_scores(conditioned, items, data, conditioned=True), labels)["auc"] > 0.7
+
+
+# ----- evaluation -------------------------------------------------------------------------------
+def test_ranking_metrics_on_hand_checked_lists():
+    labels = [np.array([1, 0, 0, 1, 0, 0, 0])]
+    perfect = [np.array([7.0, 1, 2, 6, 3, 4, 5])]
+    m = fn.ranking_metrics(perfect, labels, k=2, discount="fashionnet")
+    assert m["mean_ndcg"] == pytest.approx(1.0) and m["auc"] == 1.0 and m["top_k"] == 2.0
+    assert m["ndcg_curve"].shape == (7,)
+    # one positive at rank 1, the other at rank 3: paper's discount gives DCG = 1 + 1/log2(3)
+    scores = [np.array([7.0, 6, 2, 5, 3, 4, 1])]
+    m = fn.ranking_metrics(scores, labels, k=2, discount="fashionnet")
+    assert m["ndcg_curve"][0] == 1.0
+    assert m["ndcg_curve"][2] == pytest.approx((1 + 1 / np.log2(3)) / 2)
+    assert m["top_k"] == 1.0 and m["auc"] == pytest.approx(9 / 10)
+    chance = fn.ranking_metrics(fn.chance_scores(labels), labels, k=3)
+    assert chance["auc"] == 0.5 and chance["top_k"] == pytest.approx(3 * 2 / 7)
+    rng = np.random.default_rng(0)
+    sampled = np.mean([metrics.mean_ndcg(rng.random(7), labels[0], discount="fashionnet") for _ in range(4000)])
+    assert chance["mean_ndcg"] == pytest.approx(sampled, abs=0.01)  # ties = expected random ranking
+
+
+def test_world_ranking_data_matches_the_task_builder():
+    from fashionrec.world import tasks
+    from fashionrec.world.world import World, WorldConfig
+
+    world = World.build(WorldConfig.for_profile("smoke"))
+    data = fn.world_ranking_data(world, seed=0)
+    lists = tasks.ranking_lists(world, "test", seed=0)
+    assert data.users == [u.user_id for u in world.users]
+    for (user, outfits, labels), r in zip(data.test, lists):
+        assert user == r.user_id and list(labels) == list(r.labels)
+        assert [tuple(data.item_ids[k] for k in row) for row in outfits] == list(r.outfits)
+    assert set(np.unique(data.categories)) == {0, 1, 2}
+    neg = data.random_outfits(50, np.random.default_rng(0))
+    assert (data.categories[neg] == np.array([0, 1, 2])).all()
+
+
+# ----- Polyvore-U ---------------------------------------------------------------------------------
+def write_polyvore_u(root: Path, variant: str = "630", missing: int = 1, n_users: int = 2) -> Path:
+    """A tiny Polyvore-U in the official layout (lzcn/Fashion-Hash-Net data/README.md)."""
+    folder = root / f"tuples_{variant}"
+    folder.mkdir(parents=True)
+    images = root / "images" / "291x291"
+    images.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = {}
+    for cat in ("top", "bottom", "shoe"):
+        names[cat] = [f"{cat}{k:03d}{'a' * 5}.jpg" for k in range(6)]
+        (folder / f"image_list_{cat}").write_text("\n".join(names[cat]) + "\n")
+        for k, name in enumerate(names[cat]):
+            if not (cat == "shoe" and k < missing):
+                Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(images / name)
+    var = variant in ("519", "32")
+    header = "user,top,top,bottom,shoe" if var else "user,top,bottom,shoe"
+    for split, n_pos in (("train", 2), ("val", 1), ("test", 2)):
+        for kind, per in (("posi", 1), ("nega", 6), ("nega_hard", 6)):
+            lines = [header]
+            for u in range(n_users):
+                for _ in range(n_pos * per):
+                    t, b, s = rng.integers(0, 6, 3)
+                    lines.append(f"{u},{t},{-1 if rng.random() < 0.5 else 3},{b},{s}" if var else f"{u},{t},{b},{s}")
+            (folder / f"tuples_{split}_{kind}").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_polyvore_u_loader_reads_the_official_layout(tmp_path):
+    root = write_polyvore_u(tmp_path)
+    with pytest.warns(UserWarning, match="1 of .* images missing"):
+        data = PolyvoreU.load(root)
+    assert data.users == ["u0", "u1"]
+    assert len(data.positives["train"]) == 4 and len(data.negatives["train", "random"]) == 24
+    assert data.missing_images == ["shoe/0"] or "shoe/0" not in data.used_items()
+    lists = data.ranking_lists("test")
+    assert [len(r.outfits) for r in lists] == [14, 14]  # 2 positives + 6x negatives per user
+    assert sum(lists[0].labels) == 2
+    assert all(o[0].startswith("top/") and o[2].startswith("shoe/") for o in lists[0].outfits)
+    items = data.items()
+    assert {it.category for it in items.values()} == {"top", "bottom", "shoes"}
+    assert "missing images" in data.summary()
+    rd, paths = fn.polyvore_u_ranking_data(data)
+    assert len(paths) == len(rd.item_ids) and rd.users == ["u0", "u1"]
+    assert [len(x[1]) for x in rd.test] == [14, 14]
+
+
+def test_polyvore_u_variable_length_keeps_the_first_top(tmp_path):
+    root = write_polyvore_u(tmp_path, variant="519", missing=0)
+    data = PolyvoreU.load(root, variant="519")
+    assert data.positives["train"].shape[1] == 4  # user, top, bottom, shoe
+    assert data.second_tops > 0
+
+
+def test_polyvore_u_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="tuples_630"):
+        PolyvoreU.load(tmp_path)
+    root = write_polyvore_u(tmp_path / "a", missing=0)
+    (root / "tuples_630" / "tuples_val_nega").unlink()
+    with pytest.raises(FileNotFoundError, match="tuples_val_nega"):
+        PolyvoreU.load(root)
+    root = write_polyvore_u(tmp_path / "b", missing=0)
+    (root / "tuples_630" / "tuples_train_posi").write_text("user,top,shoe\n0,1,2\n")
+    with pytest.raises(ValueError, match="tuples_train_posi.*header"):
+        PolyvoreU.load(root)
+    root = write_polyvore_u(tmp_path / "c", missing=0)
+    (root / "tuples_630" / "tuples_test_posi").write_text("user,top,bottom,shoe\n0,1,99,2\n")
+    with pytest.raises(ValueError, match="tuples_test_posi, line 2: bottom index 99"):
+        PolyvoreU.load(root)
+    root = write_polyvore_u(tmp_path / "d", missing=0)
+    (root / "tuples_630" / "tuples_test_posi").write_text("user,top,bottom,shoe\n0,1,x,2\n")
+    with pytest.raises(ValueError, match="line 2"):
+        PolyvoreU.load(root)
+
+
+def test_paper_profile_runs_one_training_step_on_cpu(tmp_path):
+    """VGG-16 (untrained here: no download) on the Polyvore-U fixture, C and A's 9-channel stack."""
+    root = write_polyvore_u(tmp_path, missing=1, n_users=1)
+    with pytest.warns(UserWarning):
+        data, paths = fn.polyvore_u_ranking_data(PolyvoreU.load(root))
+    cfg = fn.FashionNetConfig.for_profile("paper", pretrained=False, image_size=32, train_negatives=1,
+                                          stage_one=TrainConfig(epochs=1, batch_size=2, optimizer="sgd", amp=False))
+    items = fn.ItemTable(paths=paths, image_size=32)
+    torch.manual_seed(0)
+    model = fn.build_model("C", cfg)
+    history = fn.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
+    assert len(history.rows) == 1 and np.isfinite(history.rows[0]["train_loss"])
+    assert items.missing > 0  # the missing shoe image was read as a white image, and counted
+    del model
+    a = fn.build_model("A", cfg)
+    assert a.features.backbone.model.features[0].in_channels == 9
+    assert a(items(torch.tensor([[0, 1, 2]]))).shape == (1,)
+
+
+# ----- the smoke notebook's outputs --------------------------------------------------------------
+@pytest.mark.smoke_outputs
+def test_smoke_notebook_results_in_range():
+    runs = Path(os.environ.get("FASHIONREC_RUNS", ROOT / "build" / "runs"))
+    m = report.load_metrics("fashionnet", "smoke", root=runs)
+    chance = m["ch2_chance_ndcg"]
+    assert 0.2 < chance < 0.45 and chance + 0.2 < m["ch2_oracle_ndcg"] < 1.0
+    assert m["ch2_c_stage_one_ndcg"] > chance + 0.1
+    assert m["ch2_c_partial_ndcg"] > chance + 0.1 and m["ch2_c_whole_ndcg"] > chance + 0.1
+    assert m["ch2_c_user_conditioned_ndcg"] > chance + 0.1
+    assert m["ch2_c_partial_kb_per_user"] < m["ch2_c_whole_kb_per_user"]
+    assert m["ch2_c_stage_two_ratio"] > 0.2
