@@ -160,7 +160,8 @@ def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0
 
 def ctl_triplets(world: World, split: str, scenes: list[Scene], seed: int = 0) -> list[CTLTriplet]:
     """One (scene, removed product, negative) triplet per scene. Negatives share the product's category
-    (its sub-category for bags and accessories, whose body place tells the kind)."""
+    (its sub-category for bags and accessories, whose body place tells the kind); a scene whose product
+    has no such item left in the pool gets no triplet."""
     rng = np.random.default_rng(seed)
     pool = world.pools[split]
     triplets = []
@@ -169,6 +170,8 @@ def ctl_triplets(world: World, split: str, scenes: list[Scene], seed: int = 0) -
         pos = world.items[scene.item_ids[t]]
         key = "subcategory" if pos.category in ("bag", "accessory") else "category"
         options = [i for i in pool if getattr(world.items[i], key) == getattr(pos, key) and i not in scene.item_ids]
+        if not options:  # a tiny pool may hold no other item of that kind: no triplet for this scene
+            continue
         neg = options[rng.integers(len(options))]
         triplets.append(CTLTriplet(scene.scene_id, pos.item_id, neg, pos.category, scene.boxes[t]))
     return triplets

@@ -1,0 +1,248 @@
+"""STL-Fashion (Kang et al., CVPR 2019; github.com/kang205/STL-Dataset): scene-product pairs for Complete the Look.
+
+Layout under ``data_root`` (see data/README.md, section STL-Fashion)::
+
+    fashion.json        one JSON object per line:
+                        {"product": "<sig>", "scene": "<sig>", "bbox": [left, top, right, bottom]}
+                        the product's box in the scene, normalised to [0, 1], (0, 0) = top left
+    fashion-cat.json    one JSON object {"<product sig>": "Apparel & Accessories|Shoes", ...}
+    images/<s[0:2]>/<s[2:4]>/<s[4:6]>/<s>.jpg
+                        scene and product images by signature (the path of the dataset's
+                        i.pinimg.com/400x URLs); a flat images/<s>.jpg is accepted too
+
+The dataset ships no split and no negatives: ``split_scenes`` splits by scene (deterministic in the
+seed) and ``stl_triplets`` draws one negative of the product's category per (scene, product) pair.
+Records are those of ``fashionrec.world.records``: ``Item`` per product (``category`` = the last
+level of the category path, ``subcategory`` = the whole path), ``Scene`` per scene (its products and
+boxes), ``CTLTriplet`` per pair. Missing images are counted, reported with a warning and in
+``STLFashion.summary()``; the pairs that need them are left out (and counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fashionrec.world.records import Box, CTLTriplet, Item, Scene
+from fashionrec.world.render import mask_box
+
+PAIRS_FILE = "fashion.json"
+CATEGORY_FILE = "fashion-cat.json"
+IMAGES_DIR = "images"
+LAYOUT = "data/README.md#stl-fashion"
+
+
+def image_url(signature: str) -> str:
+    """The image's URL in the dataset (kang205/STL-Dataset README)."""
+    s = signature
+    return f"http://i.pinimg.com/400x/{s[0:2]}/{s[2:4]}/{s[4:6]}/{s}.jpg"
+
+
+def image_path(root: Path | str, signature: str) -> Path | None:
+    """``images/ab/cd/ef/<sig>.jpg`` (the URL's path), else ``images/<sig>.jpg``; None when neither exists."""
+    s = signature
+    for path in (Path(root) / IMAGES_DIR / s[0:2] / s[2:4] / s[4:6] / f"{s}.jpg", Path(root) / IMAGES_DIR / f"{s}.jpg"):
+        if path.is_file():
+            return path
+    return None
+
+
+def short_category(path: str) -> str:
+    """'Apparel & Accessories|Clothing|Shirts & Tops' -> 'Shirts & Tops' (the 10 STL-Fashion categories)."""
+    return path.rsplit("|", 1)[-1].strip()
+
+
+def read_categories(path: Path | str) -> dict[str, str]:
+    """fashion-cat.json: product signature -> category path."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; expected the STL category file ({LAYOUT})")
+    try:
+        blob = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err}); expected one object "
+                         f'{{"<product signature>": "<category path>"}}') from None
+    if not isinstance(blob, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blob.items()):
+        raise ValueError(f"{path}: expected one JSON object mapping product signatures to category strings")
+    return blob
+
+
+def read_pairs(path: Path | str) -> list[tuple[str, str, Box]]:
+    """fashion.json: (product, scene, box) per line; a JSON array of the same objects is accepted too."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; expected one JSON object per line with "
+                                f"product, scene and bbox ({LAYOUT})")
+    text = path.read_text()
+    if text.lstrip().startswith("["):
+        try:
+            rows = [(k + 1, r) for k, r in enumerate(json.loads(text))]
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+    else:
+        rows = []
+        for k, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append((k, json.loads(line)))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}, line {k}: not a JSON object ({err}); expected "
+                                     f'{{"product": ..., "scene": ..., "bbox": [l, t, r, b]}}') from None
+    pairs = []
+    for k, row in rows:
+        where = f"{path}, record {k}"
+        if not isinstance(row, dict) or not {"product", "scene", "bbox"} <= set(row):
+            raise ValueError(f"{where}: expected keys product, scene, bbox; got {row!r:.120}")
+        box = row["bbox"]
+        if (not isinstance(box, list) or len(box) != 4 or not all(isinstance(v, (int, float)) for v in box)):
+            raise ValueError(f"{where}: bbox must be 4 numbers [left, top, right, bottom]; got {box!r}")
+        left, top, right, bottom = (float(v) for v in box)
+        if not (0 <= left < right <= 1 and 0 <= top < bottom <= 1):
+            raise ValueError(f"{where}: bbox {box} is not a normalised box with left < right and top < bottom")
+        pairs.append((str(row["product"]), str(row["scene"]), (left, top, right, bottom)))
+    return pairs
+
+
+@dataclass
+class STLFashion:
+    """Products (``items``) and scenes of STL-Fashion, with what had to be left out and why."""
+
+    root: Path
+    items: dict[str, Item]
+    scenes: dict[str, Scene]
+    missing_images: dict[str, int] = field(default_factory=dict)  # "scenes" / "products": signatures without a file
+    skipped_pairs: dict[str, int] = field(default_factory=dict)  # reason -> pairs left out
+    n_pairs: int = 0
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(sorted({it.category for it in self.items.values()}))
+
+    def summary(self) -> str:
+        kept = sum(len(s.item_ids) for s in self.scenes.values())
+        return (f"STL-Fashion at {self.root}: {kept} of {self.n_pairs} pairs kept, {len(self.scenes)} scenes, "
+                f"{len(self.items)} products in {len(self.categories)} categories; missing images: "
+                f"{self.missing_images.get('scenes', 0)} scenes, {self.missing_images.get('products', 0)} products; "
+                f"pairs left out: {self.skipped_pairs or 'none'}")
+
+
+def load_stl_fashion(root: Path | str, check_images: bool = True) -> STLFashion:
+    """Read fashion.json and fashion-cat.json under ``root``; check that every image exists.
+
+    Pairs whose product has no category, or (with ``check_images``) whose scene or product image is
+    missing, are left out and counted; a warning says how many. A product that sits twice in the same
+    scene keeps its first box.
+    """
+    root = Path(root)
+    categories = read_categories(root / CATEGORY_FILE)
+    pairs = read_pairs(root / PAIRS_FILE)
+    skipped: dict[str, int] = {}
+    paths: dict[str, Path | None] = {}
+
+    def path_of(sig: str) -> Path | None:
+        if sig not in paths:
+            paths[sig] = image_path(root, sig) if check_images else root / IMAGES_DIR / f"{sig}.jpg"
+        return paths[sig]
+
+    items: dict[str, Item] = {}
+    by_scene: dict[str, dict[str, Box]] = {}
+    for product, scene, box in pairs:
+        if product not in categories:
+            skipped["product not in fashion-cat.json"] = skipped.get("product not in fashion-cat.json", 0) + 1
+            continue
+        scene_missing, product_missing = path_of(scene) is None, path_of(product) is None
+        if scene_missing or product_missing:
+            skipped["image missing"] = skipped.get("image missing", 0) + 1
+            continue
+        items.setdefault(product, Item(product, short_category(categories[product]), categories[product],
+                                       image=str(path_of(product))))
+        by_scene.setdefault(scene, {}).setdefault(product, box)
+    scenes = {s: Scene(s, tuple(ps), tuple(ps.values()), image=str(path_of(s))) for s, ps in by_scene.items()}
+    missing = {"scenes": sum(paths.get(s, 1) is None for s in {p[1] for p in pairs}),
+               "products": sum(paths.get(p, 1) is None for p in {p[0] for p in pairs})}
+    data = STLFashion(root, items, scenes, missing, skipped, len(pairs))
+    if skipped:
+        warnings.warn(data.summary(), stacklevel=2)
+    return data
+
+
+def split_scenes(data: STLFashion, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                 seed: int = 0) -> dict[str, list[Scene]]:
+    """Train / valid / test scenes, by a seeded hash of the scene signature (stable as the data grow)."""
+    def u(sig: str) -> float:
+        return int(hashlib.sha1(f"{seed}:{sig}".encode()).hexdigest()[:12], 16) / 16**12
+    cuts = np.cumsum(fractions)
+    out: dict[str, list[Scene]] = {"train": [], "valid": [], "test": []}
+    for sig in sorted(data.scenes):
+        split = ("train", "valid", "test")[min(int(np.searchsorted(cuts, u(sig), side="right")), 2)]
+        out[split].append(data.scenes[sig])
+    return out
+
+
+def stl_triplets(data: STLFashion, scenes: list[Scene], seed: int = 0) -> tuple[list[CTLTriplet], list[str]]:
+    """One triplet per (scene, product): the negative is a random product of the same category among the
+    products of ``scenes`` (the split's pool), never one of the scene's own products.
+
+    Returns the triplets and the pool (product ids, sorted). Pairs whose category has no other product
+    in the pool are left out.
+    """
+    rng = np.random.default_rng(seed)
+    pool = sorted({p for s in scenes for p in s.item_ids})
+    by_cat: dict[str, list[str]] = {}
+    for p in pool:
+        by_cat.setdefault(data.items[p].category, []).append(p)
+    triplets = []
+    for scene in scenes:
+        for product, box in zip(scene.item_ids, scene.boxes):
+            cat = data.items[product].category
+            options = [p for p in by_cat[cat] if p not in scene.item_ids]
+            if options:
+                triplets.append(CTLTriplet(scene.scene_id, product, options[rng.integers(len(options))], cat, box))
+    return triplets, pool
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """uint8 (H, W, 3) RGB."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+
+
+def product_image(data: STLFashion, product: str, size: int) -> np.ndarray:
+    """The product image padded to a square with white (product shots have white backgrounds), resized."""
+    image = read_image(data.items[product].image)
+    h, w = image.shape[:2]
+    side = max(h, w)
+    canvas = np.full((side, side, 3), 255, np.uint8)
+    canvas[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = image
+    return _resize(canvas, size)
+
+
+def masked_scene(data: STLFashion, triplet: CTLTriplet, size: int) -> np.ndarray:
+    """The scene with the product's box filled with grey (so the product cannot be matched by looks), resized."""
+    return _resize(mask_box(read_image(data.scenes[triplet.scene_id].image), triplet.box), size)
+
+
+class ImageList:
+    """A lazy, sliceable list of images (``images[a:b]`` -> uint8 (B, S, S, 3)), read from disk on demand."""
+
+    def __init__(self, load, keys: list, size: int):
+        self.load, self.keys, self.size = load, keys, size
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        keys = self.keys[index]
+        if not keys:
+            return np.zeros((0, self.size, self.size, 3), np.uint8)
+        return np.stack([self.load(k) for k in keys])

@@ -1,0 +1,355 @@
+"""Chapter 5, Complete the Look: the model's equations, training, evaluation, FashionWorld data and the STL loader."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fashionrec import config, report, train
+from fashionrec.backbones import build_backbone
+from fashionrec.config import TrainConfig
+from fashionrec.datasets import stl
+from fashionrec.models import ctl
+from fashionrec.world.world import World, WorldConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+STL_REAL = REALDATA / "stl-fashion" / "fashion-cat.json"
+
+
+# ----- the model's equations -----------------------------------------------------------------------
+def unit(*v: float) -> torch.Tensor:
+    x = torch.tensor(v, dtype=torch.float32)
+    return x / x.norm()
+
+
+def test_global_distance_is_squared_euclidean_of_unit_vectors():
+    e_s = unit(1, 0)[None]  # (1, d)
+    e_p = torch.stack([unit(0, 1), unit(1, 0), unit(1, 1)])[None]  # (1, 3, d)
+    d = ctl.CTL.global_distance(e_s, e_p)
+    assert torch.allclose(d, torch.tensor([[2.0, 0.0, 2 - math.sqrt(2)]]), atol=1e-6)
+
+
+def test_attention_and_local_distance_on_a_hand_checked_scene():
+    """Two regions: one equal to the category embedding, one orthogonal to it.
+
+    a = softmax(-[0, 2]) = [1, e^-2] / (1 + e^-2); with e(p) = f_2, d_l = a_1 * 2 + a_2 * 0.
+    """
+    model = ctl.CTL(4, 3, 4, n_categories=1, embed_dim=2)
+    with torch.no_grad():
+        model.category.weight.copy_(torch.tensor([[3.0, 0.0]]))  # normalised to (1, 0)
+    f = torch.stack([unit(1, 0), unit(0, 1)])[None]  # (1, R=2, d=2)
+    a = model.attention(f, torch.tensor([0]))
+    expected_a = torch.tensor([[1.0, math.exp(-2)]]) / (1 + math.exp(-2))
+    assert torch.allclose(a, expected_a, atol=1e-6)
+    e_p = unit(0, 1)[None, None]  # (1, K=1, d)
+    d_l = ctl.CTL.local_distance(f, a, e_p)
+    assert torch.allclose(d_l, 2 * expected_a[:, :1], atol=1e-6)
+
+
+def test_local_distance_expansion_equals_the_direct_sum():
+    torch.manual_seed(0)
+    f, e_p = torch.randn(3, 5, 4), torch.randn(3, 6, 4)  # any vectors, not only unit ones
+    a = torch.softmax(torch.randn(3, 5), dim=1)
+    direct = (a[:, :, None] * ((f[:, :, None] - e_p[:, None]) ** 2).sum(-1)).sum(1)  # (B, K)
+    assert torch.allclose(ctl.CTL.local_distance(f, a, e_p), direct, atol=1e-5)
+
+
+@pytest.fixture
+def batch():
+    torch.manual_seed(0)
+    return dict(scene_global=torch.randn(6, 16), regions=torch.randn(6, 8, 3, 3),
+                category=torch.tensor([0, 1, 2, 0, 1, 2]), products=torch.randn(6, 4, 12))
+
+
+def test_shapes_modes_and_full_is_the_mean(batch):
+    torch.manual_seed(0)
+    models = {m: ctl.CTL(16, 8, 12, 3, embed_dim=5, hidden=7, dropout=0.0, mode=m).eval() for m in ctl.MODES}
+    for m in ("global", "local"):
+        models[m].load_state_dict(models["full"].state_dict())
+    d = {m: model(**batch) for m, model in models.items()}
+    assert d["full"].shape == (6, 4)
+    assert torch.allclose(d["full"], (d["global"] + d["local"]) / 2, atol=1e-6)
+    assert (d["global"] >= 0).all() and (d["global"] <= 4 + 1e-6).all()
+    e_s, f = models["full"].embed_scene(batch["scene_global"], batch["regions"])
+    assert e_s.shape == (6, 5) and f.shape == (6, 9, 5)
+    assert torch.allclose(f.norm(dim=-1), torch.ones(6, 9), atol=1e-5)
+    assert torch.allclose(models["full"].attention(f, batch["category"]).sum(1), torch.ones(6), atol=1e-6)
+    with pytest.raises(ValueError, match="mode"):
+        ctl.CTL(16, 8, 12, 3, mode="both")
+
+
+def test_triplet_loss_by_hand():
+    loss = ctl.triplet_loss(torch.tensor([0.5, 0.1]), torch.tensor([0.2, 1.0]), margin=0.2)
+    assert loss.item() == pytest.approx((0.5 - 0.2 + 0.2 + 0.0) / 2)
+
+
+def test_loss_decreases_on_a_tiny_batch(batch):
+    torch.manual_seed(0)
+    model = ctl.CTL(16, 8, 12, 3, embed_dim=8, hidden=16, dropout=0.0)
+    b = dict(scene_global=batch["scene_global"], regions=batch["regions"], category=batch["category"],
+             positive=batch["products"][:, 0], negatives=batch["products"][:, 1:])
+    loss_fn = ctl.make_loss(margin=0.5)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = loss_fn(model, b).item()
+    for _ in range(60):
+        opt.zero_grad()
+        loss_fn(model, b).backward()
+        opt.step()
+    assert loss_fn(model, b).item() < 0.2 * first
+
+
+def test_raw_distance_by_hand():
+    s = np.array([[2.0, 0.0]])
+    p = np.array([[[0.0, 5.0], [3.0, 0.0]]])
+    assert np.allclose(ctl.raw_distance(s, p), [[2.0, 0.0]])
+
+
+# ----- evaluation --------------------------------------------------------------------------------
+def test_evaluate_on_hand_made_distances():
+    pos = np.array([0.1, 0.5, 0.3])
+    neg = np.array([0.2, 0.4, 0.3])  # right, wrong, tie
+    cands = np.array([[0.2, 0.3], [0.1, 0.2], [0.3, 0.9]])  # ranks 1, 3, 2 (tie pessimistic)
+    out = ctl.evaluate(pos, neg, cands, higher_is_better=False)
+    assert out["accuracy"] == pytest.approx(0.5)  # 1 + 0 + 0.5 over 3
+    assert out["hit@1"] == pytest.approx(1 / 3) and out["hit@5"] == 1.0
+    assert 0 <= out["auc"] <= 1
+    assert ctl.chance(49) == {"accuracy": 0.5, "auc": 0.5, "hit@1": 0.02, "hit@5": 0.1, "hit@10": 0.2}
+
+
+def test_sample_negatives_respects_pool_and_exclusions():
+    rng = np.random.default_rng(0)
+    pools = {0: np.arange(10), 1: np.arange(10, 13)}
+    pos = np.array([0, 10])
+    out = ctl.sample_negatives(pos, [{0, 1}, {10}], pools, np.array([0, 1]), n=5, rng=rng)
+    assert out.shape == (2, 5)
+    assert set(out[0]) <= set(range(2, 10)) and len(set(out[0])) == 5  # without replacement
+    assert set(out[1]) <= {11, 12}  # only two options: drawn with replacement
+    with pytest.raises(ValueError, match="no negative"):
+        ctl.sample_negatives(np.array([0]), [{0}], {0: np.array([0])}, np.array([0]), 1, rng)
+
+
+# ----- cached features ---------------------------------------------------------------------------
+def test_backbone_maps_match_feature_map_and_cache(tmp_path):
+    torch.manual_seed(0)
+    backbone = build_backbone("efficientnet_lite0").eval()
+    images = np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    regions, glob = ctl.backbone_maps(backbone, images, batch_size=2, cache_dir=tmp_path, progress=False)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        mid, last = backbone.feature_map(x, "mid"), backbone.features(x)
+    assert regions.shape == (5, 112, 4, 4) and regions.dtype == np.float16 and glob.shape == (5, 1280)
+    assert np.allclose(regions, mid.numpy(), atol=2e-2, rtol=1e-2)
+    assert np.allclose(glob, last.numpy(), atol=1e-4)
+    again = ctl.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False)
+    assert isinstance(again[0], np.memmap) and np.array_equal(again[1], glob)
+    none, only = ctl.backbone_maps(backbone, images, progress=False, with_regions=False)
+    assert none is None and np.allclose(only, glob, atol=1e-5)
+
+
+# ----- FashionWorld data, the oracle and a short training run ------------------------------------
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("world")
+    world = World.build(WorldConfig(n_items=500, n_outfits=300, n_users=2, user_positives=5), cache_dir=cache)
+    cfg = replace(ctl.CTLConfig.for_profile("smoke"), backbone="small_cnn", pretrained=False,
+                  n_scenes=(60, 20, 30), n_negatives=5, train=TrainConfig(epochs=1, batch_size=32))
+    torch.manual_seed(0)
+    data = ctl.fashionworld_data(world, cfg, ctl.make_backbone(cfg), progress=False)
+    return world, cfg, data
+
+
+def test_fashionworld_triplets_negatives_and_shapes(tiny):
+    world, cfg, data = tiny
+    test = data.splits["test"]
+    n = len(test.triplets)
+    assert 0 < n <= 30 and test.regions.shape[:2] == (n, 128) and test.candidates.shape == (n, 5)
+    assert data.products.shape == (len(data.product_ids), 256)
+    for t, scene, row, trn in zip(test.triplets, data.scenes["test"], test.candidates, test.train_negatives):
+        pos = world.items[t.positive]
+        assert t.positive in scene.item_ids and t.negative not in scene.item_ids
+        assert ctl.negative_key(world.items[t.negative]) == ctl.negative_key(pos)
+        assert all(world.items[data.product_ids[c]].category == pos.category for c in row)
+        assert all(ctl.negative_key(world.items[data.product_ids[c]]) == ctl.negative_key(pos) for c in trn)
+        assert not {data.product_ids[c] for c in row} & set(scene.item_ids)
+    image = data.scene_image("test", 0)
+    assert image.shape == (64, 64, 3) and (image == 127).all(-1).any()  # the masked box is grey
+
+
+def test_fashionworld_oracle_beats_chance_and_training_runs(tiny, tmp_path):
+    world, cfg, data = tiny
+    oracle = ctl.fashionworld_oracle(world, data)
+    assert oracle["accuracy"] > 0.6 and oracle["hit@1"] > ctl.chance(cfg.n_negatives)["hit@1"]
+    gen = config.seed_everything(0)
+    model = ctl.build_model(data, cfg)
+    history = train.fit(model, ctl.train_loader(data, 32, gen), ctl.make_loss(cfg.margin), cfg.train,
+                        valid_fn=lambda m: ctl.valid_accuracy(m, data),
+                        run_dir=tmp_path / "full-seed0", progress=False)
+    assert len(history.rows) == 1 and (tmp_path / "full-seed0" / "best.pt").exists()
+    out = ctl.evaluate_model(model, data)
+    assert set(out) == {"accuracy", "auc", "hit@1", "hit@5", "hit@10"}
+    maps = ctl.attention_maps(model, data, "test", category=4)
+    assert maps.shape == (len(data.splits["test"].positive), 8, 8)
+    assert np.allclose(maps.sum(axis=(1, 2)), 1, atol=1e-5)
+    assert np.allclose(ctl.attention_maps(model, data, "test", 4, rows=[2])[0], maps[2], atol=1e-6)
+    pool = np.arange(10)
+    ranked = ctl.recommend(model, data, "test", 0, pool)
+    assert sorted(ranked) == list(pool)
+
+
+def test_config_profiles():
+    smoke, standard, paper = (ctl.CTLConfig.for_profile(p) for p in ("smoke", "standard", "paper"))
+    assert smoke.chapter == standard.chapter == "ctl" and smoke.seeds == 1 and standard.seeds >= 3
+    assert standard.backbone == "efficientnet_lite0" and standard.pretrained
+    assert paper.backbone == "resnet50" and paper.scene_size == 224
+    assert ctl.CTLConfig.for_profile("smoke", seed=3).seed == 3
+    with pytest.raises(ValueError, match="profile"):
+        ctl.CTLConfig.for_profile("huge")
+
+
+# ----- STL-Fashion ---------------------------------------------------------------------------------
+def write_image(path: Path, color: tuple[int, int, int], size: tuple[int, int] = (40, 60)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path)
+
+
+def make_stl(root: Path, categories: dict[str, str] | None, n_scenes: int = 8,
+             missing: tuple[str, ...] = ()) -> tuple[list[dict], dict[str, str]]:
+    """A fixture in the official format: fashion.json (one object per line), images by signature.
+
+    Products are taken from ``categories`` (the real fashion-cat.json when given; then that file is
+    linked, not copied); otherwise a fixture category file is written.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    if categories is None:
+        names = ["Apparel & Accessories|Shoes", "Apparel & Accessories|Clothing|Pants",
+                 "Apparel & Accessories|Handbags, Wallets & Cases"]
+        categories = {f"{k:02d}" + "ab" * 15: names[k % 3] for k in range(12)}
+        (root / stl.CATEGORY_FILE).write_text(json.dumps(categories))
+    products = list(categories)[:12]
+    rng = np.random.default_rng(0)
+    records = []
+    for s in range(n_scenes):
+        scene = f"{s:02d}" + "cd" * 15
+        for k in range(2):
+            product = products[(2 * s + k) % len(products)]
+            records.append({"product": product, "scene": scene, "bbox": [0.1 + 0.3 * k, 0.5, 0.4 + 0.3 * k, 1.0]})
+    (root / stl.PAIRS_FILE).write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    for sig in {r["scene"] for r in records} | {r["product"] for r in records}:
+        if sig not in missing:
+            write_image(root / "images" / sig[0:2] / sig[2:4] / sig[4:6] / f"{sig}.jpg",
+                        tuple(int(v) for v in rng.integers(0, 256, 3)))
+    return records, categories
+
+
+@pytest.mark.skipif(not STL_REAL.exists(), reason="shared/realdata is absent")
+def test_real_stl_category_file():
+    cats = stl.read_categories(STL_REAL)
+    assert len(cats) == 38_111 and all(len(k) == 32 for k in cats)
+    short = sorted({stl.short_category(v) for v in cats.values()})
+    assert len(short) == 10 and "Shoes" in short and "Shirts & Tops" in short
+    assert stl.short_category("Apparel & Accessories|Clothing|Outerwear|Coats & Jackets") == "Coats & Jackets"
+
+
+@pytest.mark.skipif(not STL_REAL.exists(), reason="shared/realdata is absent")
+def test_loader_on_real_categories_with_fixture_pairs(tmp_path):
+    real = stl.read_categories(STL_REAL)
+    picked = {}
+    for sig, cat in real.items():  # two products of each of three real categories
+        if cat in ("Apparel & Accessories|Shoes", "Apparel & Accessories|Clothing|Pants",
+                   "Apparel & Accessories|Clothing|Skirts") and sum(c == cat for c in picked.values()) < 4:
+            picked[sig] = cat
+    (tmp_path / stl.CATEGORY_FILE).symlink_to(STL_REAL)  # linked, never copied
+    records, _ = make_stl(tmp_path, picked, missing=(list(picked)[0],))
+    with pytest.warns(UserWarning, match="missing images: 0 scenes, 1 products"):
+        data = stl.load_stl_fashion(tmp_path)
+    dropped = sum(r["product"] == list(picked)[0] for r in records)
+    assert data.skipped_pairs == {"image missing": dropped} and data.n_pairs == len(records)
+    assert sum(len(s.item_ids) for s in data.scenes.values()) == len(records) - dropped
+    assert set(data.categories) <= {"Shoes", "Pants", "Skirts"}
+    item = data.items[records[-1]["product"]]
+    assert item.subcategory == real[item.item_id] and Path(item.image).exists()
+
+
+def test_loader_records_split_and_triplets(tmp_path):
+    records, cats = make_stl(tmp_path, None, n_scenes=10)
+    data = stl.load_stl_fashion(tmp_path)
+    assert len(data.scenes) == 10 and len(data.items) == 12 and data.missing_images == {"scenes": 0, "products": 0}
+    scene = data.scenes[records[0]["scene"]]
+    assert scene.item_ids[0] == records[0]["product"] and scene.boxes[0] == tuple(records[0]["bbox"])
+    splits = stl.split_scenes(data, fractions=(0.6, 0.2, 0.2), seed=0)
+    ids = [{s.scene_id for s in v} for v in splits.values()]
+    assert sum(map(len, ids)) == 10 and not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert stl.split_scenes(data, (0.6, 0.2, 0.2), seed=0) == splits
+    triplets, pool = stl.stl_triplets(data, list(data.scenes.values()), seed=0)
+    assert len(triplets) == len(records)
+    for t in triplets:
+        assert data.items[t.negative].category == data.items[t.positive].category == t.category
+        assert t.negative not in data.scenes[t.scene_id].item_ids and t.negative in pool
+    masked = stl.masked_scene(data, triplets[0], size=32)
+    assert masked.shape == (32, 32, 3) and (masked == 127).all(-1).mean() > 0.1
+    assert stl.product_image(data, triplets[0].positive, 24).shape == (24, 24, 3)
+    assert stl.image_url("0027e30879ce3d87f82f699f148bff7e").endswith("/00/27/e3/0027e30879ce3d87f82f699f148bff7e.jpg")
+
+
+def test_loader_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="fashion-cat.json"):
+        stl.load_stl_fashion(tmp_path)
+    make_stl(tmp_path, None)
+    pairs = tmp_path / stl.PAIRS_FILE
+    good = pairs.read_text()
+    pairs.write_text('{"product": "a", "scene": "b", "bbox": [0.5, 0.1, 0.2, 0.9]}\n')
+    with pytest.raises(ValueError, match=r"fashion.json, record 1: bbox"):
+        stl.load_stl_fashion(tmp_path)
+    pairs.write_text(good + '{"product": "a", "bbox": [0, 0, 1, 1]}\n')
+    with pytest.raises(ValueError, match="expected keys product, scene, bbox"):
+        stl.load_stl_fashion(tmp_path)
+    pairs.write_text(good + "not json\n")
+    with pytest.raises(ValueError, match=r"fashion.json, line \d+: not a JSON object"):
+        stl.load_stl_fashion(tmp_path)
+    pairs.unlink()
+    with pytest.raises(FileNotFoundError, match="fashion.json"):
+        stl.load_stl_fashion(tmp_path)
+    (tmp_path / stl.CATEGORY_FILE).write_text("[1, 2]")
+    with pytest.raises(ValueError, match="fashion-cat.json: expected one JSON object"):
+        stl.read_categories(tmp_path / stl.CATEGORY_FILE)
+
+
+def test_paper_profile_runs_one_training_step_on_a_fixture(tmp_path):
+    """The paper profile (ResNet-50 block 3 / block 4, 224 px) end to end on CPU; random weights (no network)."""
+    make_stl(tmp_path / "stl", None, n_scenes=10)
+    cfg = replace(ctl.CTLConfig.for_profile("paper", dataset="stl_fashion", data_root=str(tmp_path / "stl")),
+                  pretrained=False, n_negatives=2, stl_split=(0.4, 0.3, 0.3),
+                  train=TrainConfig(epochs=1, batch_size=8))
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is missing in this fixture
+        data = ctl.load_data(cfg, ctl.make_backbone(cfg), cache_dir=tmp_path / "cache", progress=False)
+    train_split = data.splits["train"]
+    assert train_split.regions.shape[1:] == (1024, 14, 14) and data.products.shape[1] == 2048
+    model = ctl.build_model(data, cfg)
+    history = train.fit(model, ctl.train_loader(data, 8, config.seed_everything(0)), ctl.make_loss(cfg.margin),
+                        cfg.train, progress=False)
+    assert len(history.rows) == 1 and math.isfinite(history.rows[0]["train_loss"])
+    assert data.scene_image("train", 0).shape == (224, 224, 3)
+
+
+# ----- the smoke notebook's results (CI runs this after the smoke notebooks) ---------------------
+@pytest.mark.smoke_outputs
+def test_smoke_notebook_results_in_range():
+    runs = Path(os.environ.get("FASHIONREC_RUNS", ROOT / "build" / "runs"))
+    m = report.load_metrics("ctl", "smoke", root=runs)
+    assert 0.75 <= m["ch5_oracle_accuracy"] <= 1.0
+    assert 0.5 < m["ch5_full_accuracy"] <= m["ch5_oracle_accuracy"] + 0.05
+    assert 0.5 < m["ch5_full_auc"] <= 1.0
+    assert m["ch5_full_hit10"] > m["ch5_chance_hit10"]
+    assert 0.3 <= m["ch5_raw_accuracy"] <= 0.7
