@@ -1,0 +1,342 @@
+"""Product catalogs (image + text) for chapter 4: Polyvore Outfits item metadata and the Kaggle
+"Fashion Product Images" ``styles.csv``. The paper's own 0.5 M / 1.5 M-item catalog is not public.
+
+Both loaders return a :class:`Catalog` of ``fashionrec.world.records.Item`` (text, category,
+sub-category, colours where the data has them, image path). Items whose image file is missing are
+kept in ``missing_images`` and reported by :meth:`Catalog.summary`, never silently dropped.
+
+Layouts (see data/README.md, chapter 4)::
+
+    <root>/polyvore_item_metadata.json      item_id -> {title, url_name, description, category_id,
+                                             semantic_category, catgeories (sic), related}
+    <root>/images/<item_id>.jpg
+    <root>/categories.csv                   optional: category_id,fine-grained,semantic (CRLF)
+    <root>/[nondisjoint|disjoint/]{train,valid,test}.json   optional: outfits, to pick a split's items
+
+    <root>/styles.csv                       id,gender,masterCategory,subCategory,articleType,
+                                             baseColour,season,year,usage,productDisplayName
+    <root>/images/<id>.jpg
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fashionrec.datasets.files import load_image, read_categories, read_json
+from fashionrec.world.records import Item
+
+STYLES_COLUMNS = ("id", "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year",
+                  "usage", "productDisplayName")
+# Colour names looked for in Polyvore texts (which have no colour field), longest first.
+COLOR_NAMES = ("light blue", "navy blue", "dark blue", "off white", "black", "white", "grey", "gray", "navy", "blue",
+               "red", "pink", "green", "yellow", "orange", "purple", "brown", "beige", "cream", "ivory", "khaki",
+               "olive", "burgundy", "maroon", "gold", "silver", "tan", "teal", "turquoise", "camel", "coral", "nude",
+               "charcoal", "lilac", "mint", "mustard")
+
+
+@dataclass
+class Catalog:
+    """Items of one product catalog, and the ids of those whose image file is missing."""
+
+    items: list[Item]
+    root: Path
+    source: str  # "polyvore_outfits" | "fashion_product_images"
+    missing_images: list[str] = field(default_factory=list)
+
+    @property
+    def with_images(self) -> list[Item]:
+        """The items whose image file exists."""
+        missing = set(self.missing_images)
+        return [it for it in self.items if it.item_id not in missing]
+
+    def summary(self) -> str:
+        return (f"{self.source} at {self.root}: {len(self.items)} items, {len(self.missing_images)} without an "
+                f"image file ({len(self.with_images)} usable)")
+
+
+def colors_in_text(text: str) -> tuple[str, ...]:
+    """Colour names (``COLOR_NAMES``) that occur in ``text`` as whole words, in order of first occurrence."""
+    low, found = text.lower(), []
+    for name in COLOR_NAMES:
+        m = re.search(rf"\b{re.escape(name)}\b", low)
+        if m and not any(name in f for _, f in found):
+            found.append((m.start(), name))
+    return tuple(name for _, name in sorted(found))
+
+
+def outfit_item_ids(path: Path) -> set[str]:
+    """The item ids of an outfits file ({train,valid,test}.json: [{"set_id", "items": [{"item_id", ...}]}])."""
+    outfits = read_json(path, 'a list of outfits {"set_id", "items": [{"item_id", "index"}]}')
+    try:
+        return {str(it["item_id"]) for o in outfits for it in o["items"]}
+    except (TypeError, KeyError) as err:
+        raise ValueError(f"{path}: expected a list of outfits with items[].item_id; failed at {err!r}") from None
+
+
+def load_polyvore_outfits_catalog(root: str | Path, split: str | None = None, metadata: str | Path | None = None,
+                                  text_fields: tuple[str, ...] = ("title", "description")) -> Catalog:
+    """Items of Polyvore Outfits (Vasileva et al. 2018) from ``polyvore_item_metadata.json``.
+
+    Args:
+        root: the dataset folder (see the module docstring).
+        split: keep only the items of this split's outfits ("train", "valid", "test"), read from
+            ``root/nondisjoint/<split>.json``, ``root/disjoint/<split>.json`` or ``root/<split>.json``.
+        metadata: the metadata file, if not ``root/polyvore_item_metadata.json``.
+        text_fields: metadata fields joined (with ". ") into the item's text; an empty title falls
+            back to ``url_name``, as in the dataset authors' code.
+    """
+    root = Path(root)
+    path = Path(metadata) if metadata is not None else root / "polyvore_item_metadata.json"
+    meta = read_json(path, "a JSON object item_id -> {title, description, semantic_category, ...}")
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: expected a JSON object keyed by item_id, got {type(meta).__name__}")
+    categories = read_categories(root / "categories.csv") if (root / "categories.csv").exists() else {}
+    keep = None
+    if split is not None:
+        candidates = [root / "nondisjoint" / f"{split}.json", root / "disjoint" / f"{split}.json",
+                      root / f"{split}.json"]
+        found = next((p for p in candidates if p.exists()), None)
+        if found is None:
+            raise FileNotFoundError(f"{root}: no outfits file for split {split!r}; looked for "
+                                    f"{', '.join(str(p) for p in candidates)}")
+        keep = outfit_item_ids(found)
+    items, missing = [], []
+    for item_id in sorted(meta if keep is None else keep & set(meta)):
+        m = meta[item_id]
+        if not isinstance(m, dict) or "semantic_category" not in m:
+            raise ValueError(f"{path}: item {item_id} lacks the field 'semantic_category'")
+        parts = []
+        for name in text_fields:
+            value = (m.get(name) or (m.get("url_name") if name == "title" else "") or "").strip()
+            if value:
+                parts.append(value.replace("\n", " "))
+        text = ". ".join(parts)
+        fine = categories.get(str(m.get("category_id", "")), (m["semantic_category"], ""))[0]
+        image = root / "images" / f"{item_id}.jpg"
+        items.append(Item(item_id=str(item_id), category=m["semantic_category"], subcategory=fine, text=text,
+                          colors=colors_in_text(text), image=str(image)))
+        if not image.exists():
+            missing.append(str(item_id))
+    return Catalog(items, root, "polyvore_outfits", missing)
+
+
+def read_styles_csv(path: Path) -> list[dict[str, str]]:
+    """Rows of the Kaggle ``styles.csv`` as dicts of ``STYLES_COLUMNS``.
+
+    Two quirks are handled: empty ``Unnamed: N`` columns left by a pandas re-export, and rows whose
+    ``productDisplayName`` holds unquoted commas (more fields than the header), which are re-joined.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not found — expected the Kaggle Fashion Product Images styles.csv "
+                                f"(layout in data/README.md, chapter 4)")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path}: empty file; expected a header {','.join(STYLES_COLUMNS)}")
+        named = [h for h in header if not h.startswith("Unnamed:")]
+        lacking = [c for c in STYLES_COLUMNS if c not in named]
+        if lacking:
+            raise ValueError(f"{path}: missing column(s) {lacking}; the header is {header}")
+        if named != header[:len(named)]:
+            raise ValueError(f"{path}: 'Unnamed:' columns must come last; the header is {header}")
+        name_at, n_named = named.index("productDisplayName"), len(named)
+        rows = []
+        for n, row in enumerate(reader, 2):
+            if not row:
+                continue
+            extra = len(row) - len(header)
+            if len(row) < n_named:
+                raise ValueError(f"{path}, line {n}: {len(row)} fields, expected at least {n_named}: {row}")
+            if extra > 0 and n_named - 1 == name_at:  # commas inside the (last named) display name
+                row = row[:name_at] + [",".join(row[name_at:name_at + extra + 1])] + row[name_at + extra + 1:]
+            rows.append(dict(zip(named, row[:n_named])))
+    return rows
+
+
+def load_fashion_product_images(root: str | Path) -> Catalog:
+    """Items of the Kaggle "Fashion Product Images" dataset (Myntra) from ``styles.csv``.
+
+    category = ``subCategory`` (Topwear, Shoes, ...), sub-category = ``articleType`` (Tshirts, ...),
+    colours = (``baseColour``,), text = ``productDisplayName``; all lower-cased.
+    """
+    root = Path(root)
+    items, missing = [], []
+    for row in read_styles_csv(root / "styles.csv"):
+        item_id = row["id"].strip()
+        image = root / "images" / f"{item_id}.jpg"
+        colour = row["baseColour"].strip().lower()
+        items.append(Item(item_id=item_id, category=row["subCategory"].strip().lower(),
+                          subcategory=row["articleType"].strip().lower(), text=row["productDisplayName"].strip(),
+                          colors=(colour,) if colour else (), image=str(image)))
+        if not image.exists():
+            missing.append(item_id)
+    return Catalog(items, root, "fashion_product_images", missing)
+
+
+def load_catalog(data_root: str | Path, split: str | None = None) -> Catalog:
+    """Whichever catalog ``data_root`` holds (itself or a ``polyvore_outfits`` / ``fashion-product-images``
+    sub-folder): Polyvore Outfits metadata first, then ``styles.csv``."""
+    root = Path(data_root)
+    for folder in (root, root / "polyvore_outfits", root / "polyvore-outfits"):
+        if (folder / "polyvore_item_metadata.json").exists():
+            return load_polyvore_outfits_catalog(folder, split)
+    for folder in (root, root / "fashion-product-images", root / "fashion_product_images"):
+        if (folder / "styles.csv").exists():
+            return load_fashion_product_images(folder)
+    raise FileNotFoundError(f"{root}: no product catalog found — expected polyvore_item_metadata.json + images/ "
+                            f"or styles.csv + images/ there or in a polyvore_outfits/ or fashion-product-images/ "
+                            f"sub-folder (data/README.md, chapter 4)")
+
+
+def load_images(items: list[Item], size: int) -> tuple[np.ndarray, list[str]]:
+    """(N, size, size, 3) uint8 images of the items whose file could be read, and the ids of the
+    others (missing or unreadable files), so the caller can report them."""
+    images, failed = [], []
+    for it in items:
+        try:
+            images.append(load_image(it.image, size))
+        except (FileNotFoundError, OSError):
+            failed.append(it.item_id)
+    arr = np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
+    return arr, failed
+
+
+def split_items(items: list[Item], fractions: tuple[float, float, float] = (0.7, 0.1, 0.2),
+                seed: int = 0) -> dict[str, list[Item]]:
+    """A random train / valid / test split of a catalog's items (catalogs come without one)."""
+    order = np.random.default_rng(seed).permutation(len(items))
+    cuts = np.cumsum([int(f * len(items)) for f in fractions[:2]])
+    parts = np.split(order, cuts)
+    return {name: [items[k] for k in sorted(part)] for name, part in zip(("train", "valid", "test"), parts)}
+
+
+# ----- what chapter 4 trains and evaluates on, from FashionWorld or from a real catalog -------------
+@dataclass
+class SearchData:
+    """Items, images, extra same-item images (for the V-nDCG judge) and multimodal queries.
+
+    Attributes:
+        items: split -> items ("train", "valid", "test"; the test items are the search catalog).
+        images: split -> (N, S, S, 3) uint8 product images, aligned with ``items``.
+        photos: (P, S, S, 3) other images of training items (street photos or augmented views).
+        photo_items: (P,) index into ``items["train"]`` of each photo's item.
+        queries: "valid" / "test" -> multimodal queries on that split's items.
+        synonyms: attribute value -> the phrases a catalog uses for it (for the lexicon).
+        key: a name for caches (dataset + its configuration).
+    """
+
+    items: dict[str, list[Item]]
+    images: dict[str, np.ndarray]
+    photos: np.ndarray
+    photo_items: np.ndarray
+    queries: dict[str, list]
+    synonyms: dict[str, tuple[str, ...]]
+    key: str
+
+    def values(self, split: str) -> list[set[str]]:
+        """Each item's true attribute values (colours, pattern, material): what T-nDCG checks."""
+        return [item_values(it) for it in self.items[split]]
+
+    @staticmethod
+    def from_world(world, image_size: int = 64, photos_per_item: int = 1, n_queries: int = 300,
+                   seed: int = 0) -> "SearchData":
+        """FashionWorld: split pools, rendered products, street photos (``World.consumer_images``) and
+        ``tasks.multimodal_queries``; synonyms from the catalog generator's word tables."""
+        from fashionrec.world import catalog as fw_catalog
+        from fashionrec.world import tasks
+        from fashionrec.world.records import ConsumerPhoto
+        from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS
+
+        items = {s: [world.items[i] for i in world.pools[s]] for s in ("train", "valid", "test")}
+        images = {s: world.images([it.item_id for it in v], image_size) for s, v in items.items()}
+        photos = [ConsumerPhoto(f"ch4-{it.item_id}-p{k}", it.item_id, it.category)
+                  for it in items["train"] for k in range(photos_per_item)]
+        synonyms = {**{c: fw_catalog.COLOR_WORDS.get(c, (c,)) for c in COLORS},
+                    **{p: fw_catalog.PATTERN_WORDS.get(p, (p,)) for p in PATTERNS},
+                    **{m: fw_catalog.MATERIAL_WORDS.get(m, (m,)) for m in MATERIALS}}
+        queries = {s: tasks.multimodal_queries(world, s, n_queries, seed=seed) for s in ("valid", "test")}
+        return SearchData(items, images, world.consumer_images(photos, image_size),
+                          np.repeat(np.arange(len(items["train"])), photos_per_item), queries, synonyms,
+                          f"fashionworld-{world.cfg.key()}")
+
+    @staticmethod
+    def from_catalog(catalog: Catalog, image_size: int = 224, views_per_item: int = 2, n_queries: int = 1000,
+                     seed: int = 0) -> "SearchData":
+        """A real catalog: items with a readable image, split at random; augmented views (random
+        crop, flip) as the judge's same-item positives; colour queries from ``attribute_queries``."""
+        images, failed = load_images(catalog.with_images, image_size)
+        if failed:
+            print(f"{len(failed)} image file(s) could not be read and are left out: {failed[:5]} ...")
+        usable = [it for it in catalog.with_images if it.item_id not in set(failed)]
+        if len(catalog.missing_images):
+            print(catalog.summary())
+        index = {it.item_id: k for k, it in enumerate(usable)}
+        items = split_items(usable, seed=seed)
+        imgs = {s: images[[index[it.item_id] for it in v]] for s, v in items.items()}
+        rng = np.random.default_rng(seed)
+        photos = np.concatenate([augment_views(imgs["train"], rng) for _ in range(views_per_item)])
+        values = sorted({v for it in usable for v in item_values(it)})
+        queries = {s: attribute_queries(items[s], n_queries, seed=seed) for s in ("valid", "test")}
+        return SearchData(items, imgs, photos, np.tile(np.arange(len(items["train"])), views_per_item), queries,
+                          {v: (v,) for v in values}, f"{catalog.source}-{len(usable)}")
+
+
+def item_values(item: Item) -> set[str]:
+    """An item's attribute values: colours, pattern, material (those it has)."""
+    return {*item.colors, *(v for v in (item.pattern, item.material) if v)}
+
+
+def augment_views(images: np.ndarray, rng: np.random.Generator, min_scale: float = 0.7) -> np.ndarray:
+    """Another view of each product image: a random crop of 70-100 % of the side, resized back,
+    and a random horizontal flip (colours untouched: they are what queries ask for)."""
+    from PIL import Image
+
+    out = np.empty_like(images)
+    n, size = len(images), images.shape[1]
+    for k in range(n):
+        side = int(size * rng.uniform(min_scale, 1.0))
+        y, x = rng.integers(0, size - side + 1, 2)
+        crop = Image.fromarray(images[k, y:y + side, x:x + side]).resize((size, size), Image.Resampling.BILINEAR)
+        view = np.asarray(crop)
+        out[k] = view[:, ::-1] if rng.random() < 0.5 else view
+    return out
+
+
+def attribute_queries(items: list[Item], n: int, seed: int = 0):
+    """Multimodal queries on a real catalog, as ``world.tasks.multimodal_queries`` makes them: replace a
+    colour, remove one, or add a pattern / material seen in the catalog; ``relevant`` = items of the
+    same sub-category that satisfy the request. Stops early when the catalog cannot give ``n``."""
+    from fashionrec.world.records import MultimodalQuery
+
+    rng = np.random.default_rng(seed)
+    values = [item_values(it) for it in items]
+    colours = sorted({c for it in items for c in it.colors})
+    extras = sorted({v for it in items for v in (it.pattern, it.material) if v})
+    queries = []
+    for _ in range(50 * n):
+        if len(queries) >= n or not items:
+            break
+        k = int(rng.integers(len(items)))
+        q = items[k]
+        kind = ("add", "remove", "replace")[len(queries) % 3]
+        if kind == "replace" and q.colors and len(colours) > 1:
+            wanted, unwanted = (colours[rng.integers(len(colours))],), (q.colors[0],)
+        elif kind == "add" and extras:
+            wanted, unwanted = (extras[rng.integers(len(extras))],), ()
+        elif kind == "remove" and q.colors:
+            wanted, unwanted = (), (q.colors[-1],)
+        else:
+            continue
+        if set(wanted) & values[k] or set(unwanted) - values[k]:
+            continue
+        relevant = tuple(it.item_id for it, v in zip(items, values) if it.subcategory == q.subcategory
+                         and it.item_id != q.item_id and set(wanted) <= v and not set(unwanted) & v)
+        if relevant:
+            queries.append(MultimodalQuery(f"q{len(queries):05d}", q.item_id, kind, wanted, unwanted, relevant))
+    return queries

@@ -1,0 +1,274 @@
+"""Maryland Polyvore (Han et al., ACM MM 2017), in the layout of github.com/xthan/polyvore-dataset.
+
+Layout under ``root`` (data/README.md, chapter 1)::
+
+    train_no_dup.json valid_no_dup.json test_no_dup.json   outfits (a ``label/`` sub-folder also works)
+    fill_in_blank_test.json                                FITB questions, random negatives (optional)
+    fashion_compatibility_prediction.txt                   "<0|1> <set_id>_<index> ..." (optional)
+    category_id.txt                                        "<categoryid> <name>" per line
+    images/<set_id>/<index>.jpg
+
+Each outfit is ``{"set_id", "name", "items": [{"index", "name", "categoryid", "image", ...}], ...}``;
+an item is named ``<set_id>_<index>`` (the id the FITB and compatibility files use). Items keep the
+outfit's order (tops, bottoms, shoes, accessories on Polyvore). Item text = the item's ``name``.
+The vocabulary rule of the paper (Sec. 4.1): words seen fewer than 30 times in training are dropped.
+
+Items whose image file is missing are listed in ``missing_images`` and reported by ``summary()``;
+``drop_missing=True`` removes them from outfits and drops the questions that use them (counted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fashionrec.datasets.files import load_image, read_json
+from fashionrec.world.records import CompatibilityExample, FITBQuestion, Item, Outfit
+
+SPLITS = ("train", "valid", "test")
+# A Polyvore category name goes to the first slot (checked in this order) one of whose words it contains.
+SLOT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("shoes", ("shoe", "boot", "pump", "sandal", "flat", "flip flop", "sneaker", "slipper", "bootie", "loafer",
+               "oxford", "clog")),
+    ("bottom", ("skirt", "jean", "pant", "short", "legging", "capri", "bottom")),
+    ("top", ("top", "tunic", "blouse", "cardigan", "sweater", "t-shirt", "shirt", "polo", "hoodie", "sweatshirt",
+             "camisole", "tank", "bra")),
+    ("outerwear", ("outerwear", "coat", "jacket", "blazer", "vest", "sportcoat", "suit")),
+    ("dress", ("dress", "gown", "jumpsuit", "romper", "one piece swimsuit", "bikini", "swimwear", "cover-up")),
+    ("bag", ("bag", "handbag", "clutch", "tote", "backpack", "wallet", "luggage", "briefcase")),
+)
+SLOTS = ("top", "outerwear", "bottom", "dress", "shoes", "bag", "accessory")
+WORD = re.compile(r"[a-z0-9&]+(?:['-][a-z0-9]+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words: letters, digits, '&', inner hyphens and apostrophes ("t-shirt", "h&m")."""
+    return WORD.findall(text.lower())
+
+
+def build_vocab(texts: Iterable[str], min_count: int = 30) -> dict[str, int]:
+    """word -> id (from 1; 0 = padding) for words seen at least ``min_count`` times (Han et al.: 30)."""
+    counts = Counter(w for t in texts for w in tokenize(t))
+    return {w: k + 1 for k, w in enumerate(sorted(w for w, c in counts.items() if c >= min_count))}
+
+
+def slot_of(category_name: str) -> str:
+    """Coarse outfit slot of a Polyvore category name ("Ankle Booties" -> "shoes"); else "accessory"."""
+    name = category_name.lower()
+    for slot, words in SLOT_WORDS:
+        if any(re.search(rf"\b{re.escape(w)}(?:s|es)?\b", name) for w in words):
+            return slot
+    return "accessory"
+
+
+@dataclass
+class PolyvoreData:
+    """Items, outfits per split and the official test tasks of a Polyvore dataset."""
+
+    root: Path
+    items: dict[str, Item]
+    outfits: dict[str, list[Outfit]]
+    fitb: list[FITBQuestion] = field(default_factory=list)
+    compatibility: list[CompatibilityExample] = field(default_factory=list)
+    missing_images: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)  # what drop_missing removed, by kind
+
+    def pool(self, split: str) -> list[str]:
+        """Item ids of a split's outfits, in first-seen order."""
+        return list(dict.fromkeys(i for o in self.outfits[split] for i in o.item_ids))
+
+    def summary(self) -> str:
+        sizes = "/".join(str(len(self.outfits[s])) for s in SPLITS)
+        text = (f"{self.root}: {len(self.items)} items, outfits train/valid/test {sizes}, "
+                f"{len(self.fitb)} FITB questions, {len(self.compatibility)} compatibility outfits, "
+                f"{len(self.missing_images)} items without an image file")
+        return text + (f"; dropped {self.dropped}" if self.dropped else "")
+
+
+def read_category_names(path: Path) -> dict[int, str]:
+    """``category_id.txt``: "<categoryid> <name>" per line -> {id: name}."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not found — expected lines '<categoryid> <name>'")
+    names = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        key, _, name = line.strip().partition(" ")
+        if not key.isdigit() or not name:
+            raise ValueError(f"{path}:{n}: expected '<categoryid> <name>', got {line!r}")
+        names[int(key)] = name.strip()
+    return names
+
+
+def _find(root: Path, name: str) -> Path:
+    """``root/name``, else ``root/label/name`` (the layout some copies use)."""
+    return root / name if (root / name).exists() or not (root / "label" / name).exists() else root / "label" / name
+
+
+def load_polyvore(root: str | Path, drop_missing: bool = False, check_images: bool = True) -> PolyvoreData:
+    """Read Maryland Polyvore from ``root`` (see the module docstring for the layout).
+
+    Args:
+        root: the dataset folder.
+        drop_missing: remove items without an image from outfits (outfits left with < 2 items are
+            dropped) and drop the FITB / compatibility entries that use them; counts in ``dropped``.
+        check_images: look for each item's image file (``missing_images``).
+    """
+    root = Path(root)
+    names = read_category_names(root / "category_id.txt")
+    items: dict[str, Item] = {}
+    outfits: dict[str, list[Outfit]] = {}
+    for split in SPLITS:
+        path = _find(root, f"{split}_no_dup.json")
+        raw = read_json(path, "a list of outfits {set_id, items: [{index, name, categoryid}]}")
+        outfits[split] = []
+        for k, o in enumerate(raw):
+            try:
+                set_id = str(o["set_id"])
+                ids = []
+                for it in o["items"]:
+                    item_id = f"{set_id}_{it['index']}"
+                    category = names.get(int(it["categoryid"]), "unknown")
+                    items[item_id] = Item(item_id, slot_of(category), category, str(it.get("name", "")),
+                                          image=str(root / "images" / set_id / f"{it['index']}.jpg"))
+                    ids.append(item_id)
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"{path}: outfit {k} lacks {err} — expected {{set_id, items: [{{index, name, "
+                                 f"categoryid}}]}}") from None
+            outfits[split].append(Outfit(set_id, tuple(ids), str(o.get("name", ""))))
+    data = PolyvoreData(root, items, outfits)
+    if (root / "fill_in_blank_test.json").exists() or (root / "label" / "fill_in_blank_test.json").exists():
+        data.fitb = read_fitb(_find(root, "fill_in_blank_test.json"))
+    if (root / "fashion_compatibility_prediction.txt").exists():
+        data.compatibility = read_compatibility(root / "fashion_compatibility_prediction.txt")
+    if check_images:
+        data.missing_images = sorted(i for i, it in items.items() if not Path(it.image).exists())
+    if drop_missing and data.missing_images:
+        _drop(data, set(data.missing_images))
+    return data
+
+
+def read_fitb(path: Path, blank_is_first_answer: bool = True) -> list[FITBQuestion]:
+    """FITB questions ``[{"question": [ids], "answers": [4 ids], "blank_position": 1-based}]``.
+
+    Maryland Polyvore lists the right answer first (xthan/polyvore's evaluation counts answer 0 as
+    right); Polyvore Outfits does not, so its right answer is the one sharing the question's set id.
+    """
+    raw = read_json(path, 'a list of {"question": [...], "answers": [...], "blank_position": n}')
+    questions = []
+    for k, q in enumerate(raw):
+        try:
+            context, answers, blank = list(q["question"]), list(q["answers"]), int(q["blank_position"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: question {k} lacks {err} — expected question, answers, blank_position") from None
+        if not 1 <= blank <= len(context) + 1:
+            raise ValueError(f"{path}: question {k} has blank_position {blank} outside 1..{len(context) + 1}")
+        if blank_is_first_answer:
+            answer = 0
+        else:
+            set_id = context[0].split("_")[0]
+            hits = [j for j, a in enumerate(answers) if a.split("_")[0] == set_id]
+            if len(hits) != 1:
+                raise ValueError(f"{path}: question {k}: {len(hits)} answers share the question's set id {set_id}")
+            answer = hits[0]
+        full = tuple(context[: blank - 1]) + (None,) + tuple(context[blank - 1:])
+        questions.append(FITBQuestion(full, tuple(answers), answer))
+    return questions
+
+
+def read_compatibility(path: Path) -> list[CompatibilityExample]:
+    """``<0|1> <item> <item> ...`` per line -> CompatibilityExample (1 = a real outfit)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not found — expected lines '<0|1> <set_id>_<index> ...'")
+    examples = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] not in ("0", "1") or len(parts) < 3:
+            raise ValueError(f"{path}:{n}: expected '<0|1> <item> <item> ...', got {line[:80]!r}")
+        examples.append(CompatibilityExample(tuple(parts[1:]), int(parts[0])))
+    return examples
+
+
+def _drop(data: PolyvoreData, gone: set[str]) -> None:
+    """Remove items without images from outfits and the tasks (counts in ``data.dropped``)."""
+    dropped = Counter()
+    for split, outfits in data.outfits.items():
+        kept = []
+        for o in outfits:
+            ids = tuple(i for i in o.item_ids if i not in gone)
+            dropped["item entries"] += len(o.item_ids) - len(ids)
+            if len(ids) >= 2:
+                kept.append(Outfit(o.outfit_id, ids, o.text, o.style))
+            else:
+                dropped[f"{split} outfits"] += 1
+        data.outfits[split] = kept
+    n = len(data.fitb)
+    data.fitb = [q for q in data.fitb if not gone & {i for i in q.context + q.candidates if i}]
+    n2 = len(data.compatibility)
+    data.compatibility = [e for e in data.compatibility if not gone & set(e.item_ids)]
+    dropped["fitb questions"] += n - len(data.fitb)
+    dropped["compatibility outfits"] += n2 - len(data.compatibility)
+    data.dropped = {k: v for k, v in dropped.items() if v}
+
+
+def fitb_from_outfits(data: PolyvoreData, split: str = "test", n: int | None = None, negatives: str = "type",
+                      n_candidates: int = 4, seed: int = 0) -> list[FITBQuestion]:
+    """FITB built from a split's outfits: negatives of the blank's category (``"type"``, the
+    "resampled" protocol of Vasileva et al. 2018) or any items of the split (``"random"``, the
+    original protocol); the right answer's position is random."""
+    if negatives not in ("random", "type"):
+        raise ValueError(f"negatives must be 'random' or 'type', not {negatives!r}")
+    rng = np.random.default_rng(seed)
+    pool = data.pool(split)
+    by_cat: dict[str, list[str]] = {}
+    for i in pool:
+        by_cat.setdefault(data.items[i].subcategory, []).append(i)
+    outfits = data.outfits[split]
+    chosen = rng.permutation(len(outfits))[: n or len(outfits)]
+    questions = []
+    for k in sorted(chosen):
+        o = outfits[k]
+        t = int(rng.integers(len(o.item_ids)))
+        answer = o.item_ids[t]
+        options = [i for i in (by_cat[data.items[answer].subcategory] if negatives == "type" else pool)
+                   if i not in o.item_ids]
+        if len(options) < n_candidates - 1 and negatives == "type":
+            options = [i for i in pool if data.items[i].category == data.items[answer].category
+                       and i not in o.item_ids]
+        if len(options) < n_candidates - 1:
+            continue  # too few items of that type in the split
+        negs = [options[j] for j in rng.choice(len(options), n_candidates - 1, replace=False)]
+        pos = int(rng.integers(n_candidates))
+        context = tuple(None if j == t else i for j, i in enumerate(o.item_ids))
+        questions.append(FITBQuestion(context, tuple(negs[:pos] + [answer] + negs[pos:]), pos))
+    return questions
+
+
+def load_item_images(items: list[Item], size: int) -> np.ndarray:
+    """(N, size, size, 3) uint8; a missing or unreadable file raises, naming it (drop those items first)."""
+    out = np.empty((len(items), size, size, 3), dtype=np.uint8)
+    for k, it in enumerate(items):
+        try:
+            out[k] = load_image(it.image, size)
+        except (FileNotFoundError, OSError) as err:
+            raise FileNotFoundError(f"{it.image}: image of item {it.item_id} cannot be read ({err}); "
+                                    f"load the data with drop_missing=True") from None
+    return out
+
+
+def compatibility_from_outfits(data: PolyvoreData, split: str = "test", seed: int = 0) -> list[CompatibilityExample]:
+    """The split's outfits (label 1) and as many random combinations of its items, each as long as
+    a real outfit (label 0), as in the Maryland protocol; shuffled."""
+    rng = np.random.default_rng(seed)
+    pool = data.pool(split)
+    examples = [CompatibilityExample(o.item_ids, 1) for o in data.outfits[split]]
+    examples += [CompatibilityExample(tuple(pool[j] for j in rng.choice(len(pool), len(e.item_ids), replace=False)), 0)
+                 for e in list(examples)]
+    return [examples[k] for k in rng.permutation(len(examples))]

@@ -1,0 +1,630 @@
+"""Outfit compatibility with a Bi-LSTM and a visual-semantic embedding (Han et al., ACM MM 2017).
+
+An outfit is a sequence of item images in category order. A forward LSTM predicts each next item
+from the ones before it, a backward LSTM each previous item from the ones after; the prediction is a
+softmax over a set of images (the mini-batch in training; Sec. 3.1). A visual-semantic embedding (VSE)
+ties each image to its catalog text (Sec. 3.2). The joint loss (Sec. 3.3) trains the encoder through both.
+
+Ablations (paper Table 1) are variants of the same class; the Siamese baseline is :class:`SiameseNet`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from fashionrec.backbones import Backbone, build_backbone
+from fashionrec.config import TrainConfig
+from fashionrec.datasets.polyvore import tokenize
+
+# variant -> which loss terms it trains (forward LSTM, backward LSTM, VSE); scores use the same LSTMs
+VARIANTS: dict[str, tuple[bool, bool, bool]] = {
+    "bilstm_vse": (True, True, True), "flstm_vse": (True, False, True), "blstm_vse": (False, True, True),
+    "bilstm": (True, True, False), "vse": (False, False, True)}
+METHODS: tuple[str, ...] = (*VARIANTS, "siamese")
+LABELS = {"bilstm_vse": "Bi-LSTM + VSE (full)", "flstm_vse": "F-LSTM + VSE", "blstm_vse": "B-LSTM + VSE",
+          "bilstm": "Bi-LSTM (no VSE)", "vse": "VSE only", "siamese": "SiameseNet"}
+
+
+@dataclass(frozen=True)
+class BiLSTMConfig:
+    """Every knob of chapter 1; ``bilstm_config(profile)`` gives the smoke / standard / paper presets."""
+
+    chapter: str = "bilstm"
+    profile: str = "standard"
+    dataset: str = "fashionworld"  # | "polyvore" (Maryland) | "polyvore_outfits"
+    data_root: str = "data"
+    device: str = "auto"
+    seed: int = 0  # FashionWorld's seed and the first training seed
+    n_seeds: int = 3  # training seeds seed, seed + 1, ...
+    image_size: int = 64
+    backbone: str = "efficientnet_lite0"
+    pretrained: bool = True
+    finetune: bool = False  # True: train the backbone end to end (paper); False: cache its features
+    feature_level: str = "mid"  # frozen features: mean+max pool of this map of the backbone
+    trunk_dim: int | None = 512  # a trainable layer on frozen features (stands in for fine-tuning)
+    embed_dim: int = 128  # paper: 512
+    lstm_dim: int = 128  # paper: 512
+    dropout: float = 0.3  # on LSTM inputs and outputs (paper: keep probability 0.7)
+    input_dropout: float = 0.5  # on the frozen features
+    margin: float = 0.2  # VSE hinge margin m
+    siamese_margin: float = 0.8
+    vse_weight: float = 1.0
+    min_word_count: int = 30  # paper: words seen < 30 times dropped
+    max_words: int = 16
+    max_items: int = 8  # paper: first 8 items of an outfit
+    n_fitb: int = 1000
+    methods: tuple[str, ...] = METHODS
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=8, batch_size=128, lr=3e-3, schedule="cosine", grad_clip=5.0))
+
+
+def bilstm_config(profile: str = "standard", **overrides) -> BiLSTMConfig:
+    """The chapter's presets: smoke = seconds (CI), standard = the book (FashionWorld), paper = GPU."""
+    presets = {
+        "smoke": dict(n_seeds=1, n_fitb=200, train=TrainConfig(epochs=8, batch_size=64, lr=3e-3,
+                                                                schedule="cosine")),
+        "standard": {},
+        "paper": dict(dataset="polyvore", image_size=299, backbone="inception_v3", finetune=True, trunk_dim=None,
+                      embed_dim=512, lstm_dim=512, input_dropout=0.0, n_seeds=1,
+                      train=TrainConfig(epochs=20, batch_size=10, lr=0.2, optimizer="sgd", momentum=0.0,
+                                        schedule="step", step_epochs=2, step_gamma=0.5, grad_clip=5.0)),
+    }
+    if profile not in presets:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(presets)}")
+    return replace(BiLSTMConfig(profile=profile, **presets[profile]), **overrides)
+
+
+# ----- items: what the model reads ------------------------------------------------------------
+class PooledMap(Backbone):
+    """A backbone's ``level`` map, mean- and max-pooled: (B, 3, H, W) -> (B, 2 C) (frozen features)."""
+
+    def __init__(self, backbone: Backbone, level: str = "mid"):
+        channels = backbone.map_channels[level] if level != "last" else backbone.dim
+        super().__init__(f"{backbone.name}-{level}-meanmax", 2 * channels, backbone.pretrained,
+                         backbone.map_channels, (0.0,) * 3, (1.0,) * 3, backbone.min_size)
+        self.inner, self.level = backbone, level
+
+    def features(self, images: Tensor) -> Tensor:
+        maps = self.inner.feature_map(images, self.level)  # (B, C, h, w)
+        return torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
+
+
+@dataclass
+class ItemTable:
+    """Items by row: model inputs and word ids. Inputs are cached backbone features (N, F), uint8
+    images (N, H, W, 3), or None: then images are read from ``image_paths`` when needed (real data)."""
+
+    item_ids: list[str]
+    inputs: Tensor | None
+    tokens: Tensor  # (N, L) word ids, 0 = padding
+    ranks: np.ndarray  # (N,) position of the item's category in outfit order
+    categories: list[str]
+    image_paths: list[str] | None = None
+    image_size: int = 64
+    row: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.row = {i: k for k, i in enumerate(self.item_ids)}
+
+    def rows(self, ids: Sequence[str]) -> list[int]:
+        return [self.row[i] for i in ids]
+
+    def model_inputs(self, rows: Tensor) -> Tensor:
+        """(n, F) features or (n, 3, H, W) images in [0, 1] of the given rows."""
+        if self.inputs is None:
+            from fashionrec.datasets.files import load_image
+            x = torch.from_numpy(np.stack([load_image(self.image_paths[r], self.image_size) for r in rows.tolist()]))
+        else:
+            x = self.inputs[rows]
+        return x.permute(0, 3, 1, 2).float().div(255) if x.dtype == torch.uint8 else x
+
+
+def encode_texts(texts: Sequence[str], vocab: dict[str, int], max_words: int) -> Tensor:
+    """(N, max_words) word ids of each text (unknown words skipped, 0 = padding)."""
+    out = torch.zeros(len(texts), max_words, dtype=torch.long)
+    for k, t in enumerate(texts):
+        ids = [vocab[w] for w in tokenize(t) if w in vocab][:max_words]
+        out[k, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return out
+
+
+def collate_outfits(table: ItemTable, max_items: int) -> Callable[[list[tuple[str, ...]]], dict[str, Tensor]]:
+    """DataLoader collate: outfits -> {inputs (N, ...), tokens (N, L), lengths (B,)}, items flattened in order."""
+    def collate(outfits: list[tuple[str, ...]]) -> dict[str, Tensor]:
+        outfits = [o[:max_items] for o in outfits]
+        rows = torch.tensor([table.row[i] for o in outfits for i in o])
+        return {"inputs": table.model_inputs(rows), "tokens": table.tokens[rows],
+                "lengths": torch.tensor([len(o) for o in outfits])}
+    return collate
+
+
+# ----- the paper's equations --------------------------------------------------------------------
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse the first ``lengths[b]`` steps of each row of (B, T, ...); padding stays at the end."""
+    steps = torch.arange(x.shape[1], device=x.device)
+    index = (lengths[:, None] - 1 - steps[None]).clamp(min=0)  # (B, T)
+    index = torch.where(steps[None] < lengths[:, None], index, steps[None].expand_as(index))
+    return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
+
+
+def next_targets(rows: Tensor, lengths: Tensor, stop: int) -> Tensor:
+    """(B, T) index of the item after each step in the candidate set; ``stop`` after the last item (x_{N+1})."""
+    steps = torch.arange(rows.shape[1], device=rows.device)
+    following = torch.cat([rows[:, 1:], rows[:, :1]], dim=1)  # the wrap-around is overwritten below
+    return torch.where(steps[None] < lengths[:, None] - 1, following, torch.full_like(rows, stop))
+
+
+def sequence_nll(predictions: Tensor, targets: Tensor, candidates: Tensor, lengths: Tensor) -> Tensor:
+    """Sec. 3.1: E = -1/N sum_t log Pr(x_{t+1} | x_{<=t}), Pr = exp(h_t . x_{t+1}) / sum_{x in X} exp(h_t . x).
+
+    predictions: (B, T, D) h_t; targets: (B, T) row of x_{t+1} in ``candidates`` (C, D), the set X
+    (its zero row is the stop vector). Returns (B,) the mean over each outfit's N steps.
+    """
+    mask = torch.arange(targets.shape[1], device=targets.device)[None] < lengths[:, None]  # (B, T)
+    logits = predictions[mask] @ candidates.T  # (n_steps, C): padding is skipped
+    nll = F.cross_entropy(logits, targets[mask], reduction="none")  # (n_steps,)
+    outfit = torch.arange(len(lengths), device=lengths.device)[:, None].expand_as(mask)[mask]
+    return torch.zeros(len(lengths), dtype=nll.dtype, device=nll.device).index_add_(0, outfit, nll) / lengths
+
+
+def vse_loss(images: Tensor, texts: Tensor, margin: float = 0.2) -> Tensor:
+    """Sec. 3.2: sum_f sum_k max(0, m - d(f, v) + d(f, v_k)) + sum_v sum_k max(0, m - d(v, f) + d(v, f_k)).
+
+    images f, texts v: (n, D), row i of each a pair; both L2-normalised so d is the cosine; the other
+    rows of the batch are the negatives. Divided by n^2 as in the authors' code.
+    """
+    f, v = F.normalize(images, dim=-1), F.normalize(texts, dim=-1)
+    scores = v @ f.T  # (n, n) d(v_i, f_j)
+    positive = scores.diag()
+    off = ~torch.eye(len(scores), dtype=torch.bool, device=scores.device)
+    cost_text = (margin - positive[:, None] + scores).clamp(min=0)  # text anchors, image negatives
+    cost_image = (margin - positive[None, :] + scores).clamp(min=0)  # image anchors, text negatives
+    return ((cost_text + cost_image) * off).sum() / len(scores) ** 2
+
+
+def siamese_loss(embeddings: Tensor, outfit_of: Tensor, margin: float = 0.8) -> Tensor:
+    """SiameseNet baseline (the authors' code): cosine similarity of items of one outfit up, of
+    different outfits pushed below ``margin``: mean_neg max(0, s - m) - mean_pos s."""
+    e = F.normalize(embeddings, dim=-1)
+    sim = e @ e.T  # (N, N)
+    same = outfit_of[:, None] == outfit_of[None, :]
+    pos = same & ~torch.eye(len(e), dtype=torch.bool, device=e.device)
+    return (sim - margin).clamp(min=0)[~same].mean() - sim[pos].mean()
+
+
+# ----- models ------------------------------------------------------------------------------------
+class _Encoder(nn.Module):
+    """Image -> a shared vector: a backbone trained end to end, or frozen features + a trainable layer."""
+
+    def __init__(self, cfg: BiLSTMConfig, in_dim: int, backbone: Backbone | None):
+        super().__init__()
+        self.backbone = backbone
+        layers: list[nn.Module] = [nn.Dropout(cfg.input_dropout)]
+        if cfg.trunk_dim:
+            layers += [nn.Linear(in_dim, cfg.trunk_dim), nn.ReLU()]
+        self.trunk = nn.Sequential(*layers)
+        self.dim = cfg.trunk_dim or in_dim
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        if self.backbone is not None:
+            inputs = self.backbone.features(inputs)  # (N, 3, H, W) -> (N, F)
+        return self.trunk(inputs)  # (N, dim)
+
+
+class BiLSTMVSE(nn.Module):
+    """Bi-LSTM over an outfit's item embeddings plus a visual-semantic embedding (Sec. 3)."""
+
+    def __init__(self, cfg: BiLSTMConfig, in_dim: int, vocab_size: int, variant: str = "bilstm_vse",
+                 backbone: Backbone | None = None):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+        self.variant, self.cfg = variant, cfg
+        self.use_f, self.use_b, self.use_vse = VARIANTS[variant]
+        d, h = cfg.embed_dim, cfg.lstm_dim
+        self.encoder = _Encoder(cfg, in_dim, backbone)
+        self.to_rnn = nn.Linear(self.encoder.dim, d, bias=False)  # x_t, the LSTM's item embedding
+        self.to_vse = nn.Linear(self.encoder.dim, d, bias=False)  # W_I
+        self.words = nn.Embedding(vocab_size + 1, d, padding_idx=0)  # W_T (row 0 = padding)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.lstm_f, self.lstm_b = nn.LSTM(d, h, batch_first=True), nn.LSTM(d, h, batch_first=True)
+        self.out_f, self.out_b = nn.Linear(h, d), nn.Linear(h, d)
+
+    def encode(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """(N, ...) images or features -> x (N, D) for the LSTMs and f = W_I x (N, D) for the VSE."""
+        shared = self.encoder(inputs)
+        return self.to_rnn(shared), self.to_vse(shared)
+
+    def text(self, tokens: Tensor) -> Tensor:
+        """v = 1/M sum_i W_T e_i: the mean word embedding of each text (N, L) -> (N, D)."""
+        n_words = tokens.ne(0).sum(1, keepdim=True).clamp(min=1)
+        return self.words(tokens).sum(1) / n_words
+
+    def predict(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """x (B, T, D) padded outfits -> forward h_t (B, T, D), and backward h_t over the reversed outfits
+        (None for a direction the variant does not use)."""
+        pf = pb = None  # a direction the variant does not train is not run
+        if self.use_f:
+            pf = self.out_f(self.drop(self.lstm_f(self.drop(x))[0]))
+        if self.use_b:
+            pb = self.out_b(self.drop(self.lstm_b(self.drop(reverse_padded(x, lengths)))[0]))
+        return pf, pb
+
+    def outfit_nll(self, x: Tensor, rows: Tensor, lengths: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """Forward and backward E (B,) of outfits given as ``rows`` (B, T) into ``candidates`` (C, D),
+        whose last row is the stop vector; ``x`` (B, T, D) holds the outfits' embeddings."""
+        stop = len(candidates) - 1
+        pf, pb = self.predict(x, lengths)
+        zero = x.new_zeros(len(x))
+        e_f = zero if pf is None else sequence_nll(pf, next_targets(rows, lengths, stop), candidates, lengths)
+        e_b = zero if pb is None else sequence_nll(pb, next_targets(reverse_padded(rows, lengths), lengths, stop),
+                                                   candidates, lengths)
+        return e_f, e_b
+
+    def loss(self, batch: dict[str, Tensor]) -> Tensor:
+        """Sec. 3.3: E_f + E_b (softmax over the mini-batch's images and the stop vector) + E_e."""
+        x, f = self.encode(batch["inputs"])  # (N, D) each
+        lengths = batch["lengths"]
+        total = x.new_zeros(())
+        if self.use_f or self.use_b:
+            rows = _pad_rows(lengths)  # (B, T) positions in the batch
+            candidates = torch.cat([x, x.new_zeros(1, x.shape[1])])  # X = the batch's images + stop
+            e_f, e_b = self.outfit_nll(candidates[rows], rows, lengths, candidates)
+            total = total + e_f.mean() + e_b.mean()
+        if self.use_vse:
+            keep = batch["tokens"].ne(0).any(1)  # items with at least one known word
+            total = total + self.cfg.vse_weight * vse_loss(f[keep], self.text(batch["tokens"][keep]), self.cfg.margin)
+        return total
+
+
+class SiameseNet(nn.Module):
+    """Pairwise metric-learning baseline: items of one outfit close, others apart (cosine)."""
+
+    def __init__(self, cfg: BiLSTMConfig, in_dim: int, backbone: Backbone | None = None):
+        super().__init__()
+        self.cfg, self.variant = cfg, "siamese"
+        self.encoder = _Encoder(cfg, in_dim, backbone)
+        self.project = nn.Linear(self.encoder.dim, cfg.embed_dim, bias=False)
+
+    def embed(self, inputs: Tensor) -> Tensor:
+        return self.project(self.encoder(inputs))
+
+    def loss(self, batch: dict[str, Tensor]) -> Tensor:
+        lengths = batch["lengths"]
+        outfit_of = torch.repeat_interleave(torch.arange(len(lengths), device=lengths.device), lengths)
+        return siamese_loss(self.embed(batch["inputs"]), outfit_of, self.cfg.siamese_margin)
+
+
+def _pad_rows(lengths: Tensor) -> Tensor:
+    """(B, T) positions of each outfit's items in the flattened batch (padding repeats the last)."""
+    starts = torch.cumsum(lengths, 0) - lengths
+    steps = torch.arange(int(lengths.max()), device=lengths.device)
+    return starts[:, None] + torch.minimum(steps[None], lengths[:, None] - 1)
+
+
+def build_model(cfg: BiLSTMConfig, method: str, in_dim: int, vocab_size: int) -> nn.Module:
+    """The model of ``method`` (a VARIANTS key or "siamese"); with ``cfg.finetune`` it owns the backbone."""
+    backbone = build_backbone(cfg.backbone, pretrained=cfg.pretrained) if cfg.finetune else None
+    in_dim = backbone.dim if backbone is not None else in_dim
+    if method == "siamese":
+        return SiameseNet(cfg, in_dim, backbone)
+    return BiLSTMVSE(cfg, in_dim, vocab_size, method, backbone)
+
+
+def loss_fn(model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+    """For ``train.fit``."""
+    return model.loss(batch)
+
+
+# ----- scoring: FITB and compatibility ----------------------------------------------------------
+@torch.no_grad()
+def embed_items(model: nn.Module, table: ItemTable, ids: Sequence[str], device: torch.device | str = "cpu",
+                batch_size: int = 512) -> dict[str, Tensor]:
+    """Embeddings of items: {"x": LSTM space, "f": VSE space} (Bi-LSTM) or {"e": ...} (Siamese), each (n, D)."""
+    model.eval()
+    out: dict[str, list[Tensor]] = {}
+    rows = torch.tensor(table.rows(ids))
+    for start in range(0, len(rows), batch_size):
+        inputs = table.model_inputs(rows[start:start + batch_size]).to(device)
+        parts = {"e": model.embed(inputs)} if isinstance(model, SiameseNet) else dict(zip("xf", model.encode(inputs)))
+        for k, v in parts.items():
+            out.setdefault(k, []).append(v)
+    return {k: torch.cat(v) for k, v in out.items()}
+
+
+@torch.no_grad()
+def score_outfits(model: nn.Module, table: ItemTable, outfits: Sequence[tuple[str, ...]], gallery: Sequence[str],
+                  device: torch.device | str = "cpu", batch_size: int = 1024,
+                  embeddings: dict[str, Tensor] | None = None) -> np.ndarray:
+    """(n,) compatibility scores, higher = better.
+
+    Bi-LSTM variants: minus the loss of the outfit (Sec. 3.1, each direction's mean over its steps,
+    summed over the directions the variant trained), with the softmax over ``gallery`` + the stop
+    vector (the authors score against the whole test set). VSE only and Siamese: the mean cosine
+    similarity of the outfit's item pairs (their FITB rule: the candidate closest to the rest).
+    """
+    model.eval()
+    emb = embeddings if embeddings is not None else embed_items(model, table, gallery, device)
+    index = {i: k for k, i in enumerate(gallery)}
+    scores = []
+    for start in range(0, len(outfits), batch_size):
+        chunk = outfits[start:start + batch_size]
+        lengths = torch.tensor([len(o) for o in chunk], device=device)
+        width = int(lengths.max())
+        rows = torch.tensor([[index[i] for i in o] + [index[o[-1]]] * (width - len(o)) for o in chunk], device=device)
+        if isinstance(model, SiameseNet) or not (model.use_f or model.use_b):
+            e = F.normalize(emb["e" if "e" in emb else "f"], dim=-1)[rows]  # (B, T, D)
+            valid = torch.arange(width, device=device)[None] < lengths[:, None]
+            pairs = valid[:, :, None] & valid[:, None, :] & ~torch.eye(width, dtype=torch.bool, device=device)
+            sim = (e @ e.transpose(1, 2)) * pairs
+            scores.append(sim.sum((1, 2)) / pairs.sum((1, 2)).clamp(min=1))
+        else:
+            candidates = torch.cat([emb["x"], emb["x"].new_zeros(1, emb["x"].shape[1])])
+            e_f, e_b = model.outfit_nll(candidates[rows], rows, lengths, candidates)
+            scores.append(-(e_f + e_b))
+    return torch.cat(scores).float().cpu().numpy()
+
+
+def fill(context: tuple[str | None, ...], candidate: str) -> tuple[str, ...]:
+    return tuple(candidate if i is None else i for i in context)
+
+
+def fitb_scores(model: nn.Module, table: ItemTable, questions: Sequence, gallery: Sequence[str],
+                device: torch.device | str = "cpu") -> np.ndarray:
+    """(Q, C): the score of each completed outfit; FITB picks the argmax (= the lowest Bi-LSTM loss)."""
+    outfits = [fill(q.context, c) for q in questions for c in q.candidates]
+    return score_outfits(model, table, outfits, gallery, device).reshape(len(questions), -1)
+
+
+# ----- outfit generation (Sec. 4.4) ---------------------------------------------------------------
+@torch.no_grad()
+def generate_outfit(model: BiLSTMVSE, table: ItemTable, gallery: Sequence[str], seeds: Sequence[str],
+                    embeddings: dict[str, Tensor] | None = None, device: torch.device | str = "cpu",
+                    max_items: int = 8) -> tuple[str, ...]:
+    """An outfit around the ``seeds`` (one or more query items), in category order, no category twice.
+
+    Several seeds: first fill the gaps between them (each gap takes the gallery item of an in-between
+    category that gives the lowest Bi-LSTM loss, or stays empty if that is lower). Then extend: the
+    forward LSTM goes on while some later category is more likely than the stop vector; it proposes
+    the most likely item of each such category, and the proposal that gives the outfit the lowest
+    Bi-LSTM loss is appended. The backward LSTM then prepends items of earlier categories the same way.
+    """
+    model.eval()
+    emb = embeddings if embeddings is not None else embed_items(model, table, gallery, device)
+    x = emb["x"]
+    ranks = torch.tensor(table.ranks[table.rows(gallery)], device=x.device)
+    index = {i: k for k, i in enumerate(gallery)}
+    seq = sorted((index[i] for i in seeds), key=lambda k: int(ranks[k]))
+
+    def loss(rows_list: list[list[int]]) -> Tensor:  # mean Bi-LSTM loss of candidate outfits
+        outfits = [tuple(gallery[k] for k in r) for r in rows_list]
+        return -torch.from_numpy(score_outfits(model, table, outfits, gallery, device, embeddings=emb))
+
+    changed = True
+    while changed and len(seq) < max_items:  # fill the gaps between the query items
+        changed = False
+        for g in range(len(seq) - 1):
+            between = torch.nonzero((ranks > ranks[seq[g]]) & (ranks < ranks[seq[g + 1]])).flatten().tolist()
+            if between:
+                options = [seq] + [seq[: g + 1] + [k] + seq[g + 1:] for k in between]
+                best = int(loss(options).argmin())
+                if best > 0:
+                    seq, changed = options[best], True
+                    break
+    for direction in ("forward", "backward"):
+        while len(seq) < max_items:
+            ordered = seq if direction == "forward" else seq[::-1]
+            pf, pb = model.predict(x[ordered][None], torch.tensor([len(seq)], device=x.device))
+            logits = x @ (pf if direction == "forward" else pb)[0, -1]  # (G,) next (or previous) item
+            later = ranks > ranks[seq[-1]] if direction == "forward" else ranks < ranks[seq[0]]
+            cats = ranks[later].unique().tolist()
+            if not cats or max(float(torch.logsumexp(logits[ranks == r], 0)) for r in cats) <= 0.0:
+                break  # the stop vector (logit h . 0 = 0) is more likely than any category
+            best = [int(torch.where(later & (ranks == r), logits, -torch.inf).argmax()) for r in cats]
+            options = [seq + [k] if direction == "forward" else [k] + seq for k in best]
+            seq = options[int(loss(options).argmin())]
+    return tuple(gallery[k] for k in seq)
+
+
+@torch.no_grad()
+def text_vector(model: BiLSTMVSE, text: str, vocab: dict[str, int], max_words: int = 16) -> Tensor:
+    """v_q: the L2-normalised mean word embedding of a query text (D,)."""
+    tokens = encode_texts([text], vocab, max_words).to(model.words.weight.device)
+    if not bool(tokens.ne(0).any()):
+        raise ValueError(f"no word of {text!r} is in the vocabulary")
+    return F.normalize(model.text(tokens), dim=-1)[0]
+
+
+@torch.no_grad()
+def edit_with_text(model: BiLSTMVSE, table: ItemTable, gallery: Sequence[str], outfit: Sequence[str],
+                   keep: Sequence[str], query: Tensor, embeddings: dict[str, Tensor],
+                   text_weight: float = 2.0) -> tuple[str, ...]:
+    """Image + text: replace each item f_i not in ``keep`` by argmin_f d(f, f_i + w v_q) over gallery
+    items of the same category (d = cosine distance in the VSE space). The paper writes w = 1; the
+    authors' code uses w = 2 ("balance_factor"), since with w = 1 the nearest item is mostly f_i itself."""
+    f = F.normalize(embeddings["f"], dim=-1)
+    ranks = table.ranks[table.rows(gallery)]
+    index = {i: k for k, i in enumerate(gallery)}
+    out = []
+    for i in outfit:
+        if i in keep:
+            out.append(i)
+            continue
+        target = F.normalize(f[index[i]] + text_weight * query, dim=-1)
+        same = torch.from_numpy(ranks == ranks[index[i]]).to(f.device)
+        out.append(gallery[int(torch.where(same, f @ target, torch.tensor(-torch.inf, device=f.device)).argmax())])
+    return tuple(out)
+
+
+@torch.no_grad()
+def nearest_to_text(model: BiLSTMVSE, gallery: Sequence[str], query: Tensor, embeddings: dict[str, Tensor]) -> str:
+    """Text only: the gallery image closest to v_q in the VSE space (it seeds the outfit)."""
+    return gallery[int((F.normalize(embeddings["f"], dim=-1) @ query).argmax())]
+
+
+def generation_check(world, outfits: Sequence[tuple[str, ...]], split: str, seed: int = 0) -> dict[str, float]:
+    """Automatic check of generated outfits on FashionWorld: no repeated category, share that are valid
+    outfits of the world, and P(a generated outfit beats a random one) under the oracle's likelihood
+    ratio log P(o) - log P_rand(o) (invalid outfits score -inf; ties count half)."""
+    from fashionrec.metrics import auc
+    from fashionrec.world import tasks
+
+    def oracle(o: tuple[str, ...]) -> float:
+        lp = world.log_prob(o, split)
+        return float(lp - world.log_prob_random(o, split)) if np.isfinite(lp) else -np.inf
+    repeated = sum(len({world.items[i].category for i in o}) < len(o) for o in outfits)
+    randoms = [e.item_ids for e in tasks.compatibility_examples(world, split, 500, seed) if e.label == 0]
+    gen = np.array([oracle(o) for o in outfits])
+    scores = np.nan_to_num(np.concatenate([gen, [oracle(o) for o in randoms]]), neginf=-1e9)
+    labels = np.r_[np.ones(len(gen)), np.zeros(len(randoms))]
+    return {"outfits": len(outfits), "repeated_category": int(repeated), "valid": float(np.isfinite(gen).mean()),
+            "beats_random": auc(scores, labels)}
+
+
+# ----- data and training -------------------------------------------------------------------------
+@dataclass
+class OutfitTasks:
+    """A chapter run's data: the item table, the vocabulary, training outfits and the test tasks."""
+
+    table: ItemTable
+    vocab: dict[str, int]
+    train: list[tuple[str, ...]]
+    test: list[tuple[str, ...]]
+    gallery: list[str]  # the test items: the softmax set X when scoring
+    fitb: dict[str, list]  # "random" | "type" -> FITBQuestion list
+    compatibility: list
+    oracle: dict[str, np.ndarray] = field(default_factory=dict)  # FashionWorld only
+    world: object | None = None
+    note: str = ""
+
+
+def _table(cfg: BiLSTMConfig, items: list, images: Callable[[], np.ndarray] | None, vocab: dict[str, int],
+           ranks: np.ndarray, device: torch.device | str, cache_dir) -> ItemTable:
+    """Tokens, and features (frozen backbone, cached) or images (fine-tuning) for ``items``."""
+    from fashionrec.backbones import extract_features
+
+    tokens = encode_texts([it.text for it in items], vocab, cfg.max_words)
+    ids, cats = [it.item_id for it in items], [it.category for it in items]
+    if cfg.finetune:
+        if images is None:  # real data: read from disk when needed
+            return ItemTable(ids, None, tokens, ranks, cats, [it.image for it in items], cfg.image_size)
+        return ItemTable(ids, torch.from_numpy(images()), tokens, ranks, cats, image_size=cfg.image_size)
+    pooled = PooledMap(build_backbone(cfg.backbone, pretrained=cfg.pretrained), cfg.feature_level)
+    feats = extract_features(pooled, images(), device=device, progress=False, cache_dir=cache_dir)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)  # standardised, as inputs to a linear layer
+    return ItemTable(ids, torch.from_numpy(feats).float(), tokens, ranks, cats, image_size=cfg.image_size)
+
+
+def prepare_fashionworld(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
+    """FashionWorld of the profile's size: items of all splits, train outfits, test FITB (both
+    protocols) and compatibility, each with the oracle's scores."""
+    from fashionrec.datasets.polyvore import build_vocab
+    from fashionrec.world import tasks
+    from fashionrec.world.vocab import CATEGORIES
+    from fashionrec.world.world import World, WorldConfig
+
+    world = World.build(WorldConfig.for_profile("smoke" if cfg.profile == "smoke" else "standard", seed=cfg.seed))
+    ids = sorted(i for pool in world.pools.values() for i in pool)
+    items = [world.items[i] for i in ids]
+    vocab = build_vocab([world.items[i].text for i in world.pools["train"]], cfg.min_word_count)
+    ranks = np.array([CATEGORIES.index(it.category) for it in items])
+    table = _table(cfg, items, lambda: world.images(ids, cfg.image_size), vocab, ranks, device,
+                   world.cache_dir / "features" if world.cache_dir else None)
+    fitb = {neg: tasks.fitb_questions(world, "test", cfg.n_fitb, negatives=neg, seed=cfg.seed)
+            for neg in ("random", "type")}
+    compat = tasks.compatibility_examples(world, "test", seed=cfg.seed)
+    oracle = {f"fitb_{neg}": tasks.fitb_oracle(world, q, "test") for neg, q in fitb.items()}
+    oracle["compatibility"] = tasks.compatibility_oracle(world, compat, "test")
+    return OutfitTasks(table, vocab, [o.item_ids for o in world.outfits["train"]],
+                       [o.item_ids for o in world.outfits["test"]], list(world.pools["test"]), fitb, compat,
+                       oracle, world)
+
+
+def attribute_table(world, table: ItemTable, formality: bool = True) -> ItemTable:
+    """A diagnostic table whose "features" are FashionWorld's true attributes (one-hot colours,
+    pattern, material, sub-category, and the formality unless ``formality=False``) instead of images:
+    what the same model could reach if the encoder recognised every attribute exactly."""
+    from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS, SUBCATEGORY_LIST
+
+    rows = []
+    for i in table.item_ids:
+        it = world.items[i]
+        rows.append([c in it.colors for c in COLORS] + [it.pattern == p for p in PATTERNS]
+                    + [it.material == m for m in MATERIALS] + [it.subcategory == s for s in SUBCATEGORY_LIST]
+                    + ([it.formality] if formality else []))
+    feats = np.asarray(rows, dtype=np.float32)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
+    return replace(table, inputs=torch.from_numpy(feats))
+
+
+def prepare_polyvore(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
+    """Maryland Polyvore (``dataset="polyvore"``) or Polyvore Outfits (``"polyvore_outfits"``) from
+    ``cfg.data_root``; items without images are dropped and counted (``note``)."""
+    from fashionrec.datasets import polyvore as pv
+    from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
+
+    if cfg.dataset == "polyvore":
+        data = pv.load_polyvore(cfg.data_root, drop_missing=True)
+        fitb = {"random": data.fitb or pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
+                "type": pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
+    elif cfg.dataset == "polyvore_outfits":
+        data = load_polyvore_outfits(cfg.data_root, drop_missing=True)
+        fitb = {"random": pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
+                "type": data.fitb or pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
+    else:
+        raise ValueError(f"dataset must be 'fashionworld', 'polyvore' or 'polyvore_outfits'; got {cfg.dataset!r}")
+    compat = data.compatibility or pv.compatibility_from_outfits(data, "test", seed=cfg.seed)
+    used = set(data.pool("train")) | set(data.pool("test"))
+    used |= {i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
+    used |= {i for e in compat for i in e.item_ids}
+    items = [data.items[i] for i in sorted(used)]
+    vocab = pv.build_vocab([data.items[i].text for i in data.pool("train")], cfg.min_word_count)
+    ranks = np.array([pv.SLOTS.index(it.category) if it.category in pv.SLOTS else len(pv.SLOTS) for it in items])
+    images = None if cfg.finetune else (lambda: pv.load_item_images(items, cfg.image_size))
+    table = _table(cfg, items, images, vocab, ranks, device, None)
+    gallery = sorted({i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
+                     | {i for e in compat for i in e.item_ids} | set(data.pool("test")))
+    return OutfitTasks(table, vocab, [o.item_ids for o in data.outfits["train"]],
+                       [o.item_ids for o in data.outfits["test"]], gallery, fitb, compat, note=data.summary())
+
+
+def prepare_data(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
+    return prepare_fashionworld(cfg, device) if cfg.dataset == "fashionworld" else prepare_polyvore(cfg, device)
+
+
+def train_method(cfg: BiLSTMConfig, method: str, data: OutfitTasks, seed: int, device: torch.device | str = "cpu",
+                 run_dir=None, progress: bool = False):
+    """Train one method with the shared fit loop (a finished run in ``run_dir`` is loaded, not retrained)."""
+    from torch.utils.data import DataLoader
+
+    from fashionrec.config import seed_everything
+    from fashionrec.train import fit
+
+    generator = seed_everything(seed)
+    in_dim = data.table.inputs.shape[1] if data.table.inputs is not None and data.table.inputs.dim() == 2 else 0
+    model = build_model(cfg, method, in_dim, len(data.vocab))
+    loader = DataLoader(data.train, batch_size=cfg.train.batch_size, shuffle=True, generator=generator,
+                        collate_fn=collate_outfits(data.table, cfg.max_items),
+                        drop_last=len(data.train) > cfg.train.batch_size)
+    history = fit(model, loader, loss_fn, cfg.train, device=device, run_dir=run_dir, progress=progress,
+                  desc=method)
+    return model, history
+
+
+def evaluate(model: nn.Module, data: OutfitTasks, device: torch.device | str = "cpu") -> dict[str, float]:
+    """FITB accuracy (random and type-matched negatives) and compatibility AUC on the test tasks."""
+    from fashionrec.metrics import auc, fitb_accuracy
+
+    out = {}
+    for neg, questions in data.fitb.items():
+        scores = fitb_scores(model, data.table, questions, data.gallery, device)
+        out[f"fitb_{neg}"] = fitb_accuracy(scores, np.array([q.answer for q in questions]))
+    scores = score_outfits(model, data.table, [e.item_ids for e in data.compatibility], data.gallery, device)
+    out["auc"] = auc(scores, np.array([e.label for e in data.compatibility]))
+    return out

@@ -1,0 +1,510 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. Outfit compatibility with a Bi-LSTM (Han et al. 2017)
+#
+# **What you'll learn:** how an outfit becomes a sequence that an LSTM can read in both directions,
+# how a visual-semantic embedding ties images to their shop text, how fill-in-the-blank (FITB) and
+# compatibility AUC are measured (and why the choice of FITB negatives matters), how to generate an
+# outfit from an image, several images, text or both, and which parts of the model earn its score.
+#
+# The paper: Xintong Han, Zuxuan Wu, Yu-Gang Jiang and Larry S. Davis, *Learning Fashion
+# Compatibility with Bidirectional LSTMs*, ACM Multimedia 2017 (arXiv 1707.05691); the authors' code is
+# github.com/xthan/polyvore. Quotes are from the paper; everything else is ours.
+#
+# The idea: on Polyvore, outfits are listed in a fixed order, tops, bottoms, shoes, then accessories.
+# So an outfit can be read like a sentence whose words are images, and a language model over images
+# learns which item goes with which:
+#
+# > "we consider an outfit as a sequence (from top to bottom and then accessories) and each image in
+# > the outfit as an individual time step" (Sec. 3.1)
+
+# %% tags=["parameters"]
+profile = "standard"      # smoke | standard | paper
+dataset = "fashionworld"  # or "polyvore" (Maryland) / "polyvore_outfits", see data/README.md
+data_root = "data"
+device = "auto"           # cuda when available
+seed = 0
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from fashionrec import config, metrics, plots, report
+from fashionrec.models import bilstm
+
+cfg = bilstm.bilstm_config(profile, dataset=dataset, data_root=data_root, device=device, seed=seed)
+run_dir = report.start_run(cfg, device)
+dev = config.select_device(cfg.device)
+cfg
+
+# %% [markdown]
+# ## The data: outfits in category order, items with images and shop text
+#
+# By default the chapter runs on FashionWorld (chapter 0): outfits drawn slot by slot in the order
+# top, outerwear, bottom or dress, shoes, bag, accessories, each item with a product image and a noisy
+# shop title. Train, valid and test outfits use disjoint item pools, as Maryland Polyvore's graph
+# split does, so every test item is new to the model. With `dataset="polyvore"` the same code reads
+# Maryland Polyvore (data/README.md, chapter 1).
+
+# %%
+data = bilstm.prepare_data(cfg, dev)
+items = data.world.items if data.world is not None else None
+
+# %% tags=["nbval-check-output"]
+print(f"items: {len(data.table.item_ids)}, outfits train/test: {len(data.train)}/{len(data.test)}, "
+      f"test gallery: {len(data.gallery)}")
+print(f"vocabulary (words seen >= {cfg.min_word_count} times in training texts): {len(data.vocab)} words")
+print(f"FITB questions random/type: {len(data.fitb['random'])}/{len(data.fitb['type'])}, "
+      f"compatibility outfits: {len(data.compatibility)}")
+print(f"model inputs: {tuple(data.table.inputs.shape) if data.table.inputs is not None else 'images from disk'}")
+
+# %%
+if data.world is not None:
+    shown = data.train[:5]
+    fig = plots.outfit_rows([data.world.images(o, cfg.image_size) for o in shown],
+                            [f"outfit {k + 1}" for k in range(len(shown))],
+                            title="Training outfits, one per row, in category order")
+    example = pd.DataFrame([{"item": k + 1, "category": items[i].category, "shop text": items[i].text}
+                            for k, i in enumerate(shown[0])])
+else:
+    example = pd.DataFrame({"note": [data.note]})
+example
+
+# %% [markdown]
+# ## The model
+#
+# ### A Bi-LSTM over the outfit (Sec. 3.1)
+#
+# Each image goes through a CNN and a linear layer to an embedding $x_t$. A forward LSTM reads
+# $x_1, \dots, x_t$ and predicts the next item; a zero vector $x_{N+1}$ marks the end, so the model
+# also learns when an outfit is complete. The loss of an outfit $F = \{x_1, \dots, x_N\}$ is
+#
+# $$ E_f(F; \Theta_f) = -\frac{1}{N} \sum_{t=1}^{N} \log \Pr(x_{t+1} \mid x_1, \dots, x_t; \Theta_f), \qquad
+#    \Pr(x_{t+1} \mid x_1, \dots, x_t) = \frac{\exp(h_t \cdot x_{t+1})}{\sum_{x \in \mathcal{X}} \exp(h_t \cdot x)} $$
+#
+# where $h_t$ is the LSTM's output and $\mathcal{X}$ the images of the mini-batch:
+#
+# > "X denotes all the images in the current batch ... it allows the model to learn discriminative
+# > style and compatibility information by seeing a diverse set of samples" (Sec. 3.1)
+#
+# A backward LSTM does the same from the last item to the first ($E_b$, with $x_0 = 0$ as its end).
+# `sequence_nll` is both equations at once; the candidate set's last row is the zero "stop" vector:
+#
+# ```{literalinclude} ../fashionrec/models/bilstm.py
+# :pyobject: sequence_nll
+# ```
+#
+# ### A visual-semantic embedding (Sec. 3.2)
+#
+# Each item's text $S = \{w_1, \dots, w_M\}$ becomes the mean of its word embeddings,
+# $v = \frac{1}{M}\sum_i W_T e_i$, and its image $f = W_I x$; both are L2-normalised, so
+# $d(f, v) = f \cdot v$ is their cosine. A hinge loss with margin $m = 0.2$ pulls each image towards its
+# own text and away from the other texts of the batch, and the other way round:
+#
+# $$ E_e(\Theta_e) = \sum_f \sum_k \max(0, m - d(f, v) + d(f, v_k)) + \sum_v \sum_k \max(0, m - d(v, f) + d(v, f_k)) $$
+#
+# ```{literalinclude} ../fashionrec/models/bilstm.py
+# :pyobject: vse_loss
+# ```
+#
+# ### Joint training (Sec. 3.3)
+#
+# $$ \min_{\Theta} \sum_F \big( E_f(F; \Theta_f) + E_b(F; \Theta_b) \big) + E_e(\Theta_e) $$
+#
+# The CNN below both heads gets gradients from the LSTMs and from the VSE:
+#
+# ```{literalinclude} ../fashionrec/models/bilstm.py
+# :pyobject: BiLSTMVSE.loss
+# ```
+#
+# ### The image encoder we can afford
+#
+# The paper fine-tunes Inception-v3 at 299 px on a GPU (the `paper` profile does that). The book's
+# budget is a few CPU minutes, so here the CNN is a frozen, ImageNet-pretrained EfficientNet-Lite0
+# run once on the 64 px images: its stride-16 feature map, mean- and max-pooled, is cached on disk,
+# and a trainable fully connected layer on top stands in for fine-tuning the CNN's top. We chose the
+# mid-level map over the final 1280-d vector because it keeps colour, pattern and texture better (in
+# our trials a linear probe named the colour of unseen items more often from it, and the Bi-LSTM
+# scored higher); training a CNN on the images themselves would cost minutes per epoch on two cores,
+# more than the whole budget of this page.
+#
+# ```{literalinclude} ../fashionrec/models/bilstm.py
+# :pyobject: PooledMap
+# ```
+#
+# ## Training the model and its ablations
+#
+# Every method is trained the same way by the shared fit loop (Adam, cosine schedule, gradient
+# clipping at 5, batches of whole outfits) and scored the same way. The ablations of the paper's
+# Table 1: only the forward or only the backward LSTM (each with the VSE), the Bi-LSTM without the
+# VSE, the VSE alone, and a Siamese network that learns pairwise compatibility (items of one outfit
+# close, others apart; the authors' baseline). Three seeds each on `standard`.
+
+# %%
+results, histories, models = [], {}, {}
+for method in cfg.methods:
+    for k in range(cfg.n_seeds):
+        s = cfg.seed + k
+        model, history = bilstm.train_method(cfg, method, data, s, dev, run_dir / f"{method}-seed{s}")
+        results.append({"method": method, "seed": s, **bilstm.evaluate(model, data, dev)})
+        histories[method, s] = history.to_frame()
+        if k == 0:
+            models[method] = model
+results = pd.DataFrame(results)
+
+# %% [markdown]
+# ## Evaluation
+#
+# **FITB.** An outfit with one item blanked and four candidates. The model fills in each candidate
+# and picks the one with the lowest Bi-LSTM loss $E_f + E_b$ of the completed outfit; at test time the
+# softmax runs over all test items and the stop vector, as in the authors' code. The VSE-only and
+# Siamese models pick the candidate closest to the other items. Negatives are either random test
+# items (the original protocol) or items of the blank's category ("type-matched"), which is much
+# harder: a random negative is usually of a category the outfit already has.
+#
+# **Compatibility.** Real test outfits against random combinations of test items, scored by minus
+# the Bi-LSTM loss (or the mean pairwise similarity); the metric is the ROC AUC.
+#
+# Both tasks come with FashionWorld's **oracle**, the likelihood (ratio) under the generator, and the
+# ratio (method − chance) / (oracle − chance) says how much of the learnable signal each method found.
+
+# %%
+chance = {"fitb_random": metrics.chance_fitb(4), "fitb_type": metrics.chance_fitb(4), "auc": 0.5}
+oracle = {}
+if data.oracle:
+    for neg in ("random", "type"):
+        answers = np.array([q.answer for q in data.fitb[neg]])
+        oracle[f"fitb_{neg}"] = metrics.fitb_accuracy(data.oracle[f"fitb_{neg}"], answers)
+    oracle["auc"] = metrics.auc(data.oracle["compatibility"], np.array([e.label for e in data.compatibility]))
+columns = ["fitb_random", "fitb_type", "auc"]
+summary = results.groupby("method", sort=False)[columns].agg(["mean", "std"])
+rows = [{"method": "chance", **{c: chance[c] for c in columns}}]
+if oracle:
+    rows.append({"method": "FashionWorld oracle", **oracle})
+for method in cfg.methods:
+    row = {"method": bilstm.LABELS[method]}
+    for c in columns:
+        row[c] = summary.loc[method, (c, "mean")]
+        row[f"{c} sd"] = summary.loc[method, (c, "std")]
+        if oracle:
+            row[f"{c} ratio"] = metrics.progress_ratio(row[c], chance[c], oracle[c])
+    rows.append(row)
+table = pd.DataFrame(rows).set_index("method")
+table = table[[c2 for c in columns for c2 in (c, f"{c} sd", f"{c} ratio") if c2 in table]]
+table.round(3)
+
+# %% tags=["nbval-check-output"]
+print(f"seeds per method: {cfg.n_seeds}")
+print(table.round(3).to_string())
+
+# %%
+full = summary.loc["bilstm_vse"]
+report.record("ch1_fitb_random", float(full[("fitb_random", "mean")]))
+report.record("ch1_fitb_type", float(full[("fitb_type", "mean")]))
+report.record("ch1_auc", float(full[("auc", "mean")]))
+for method in cfg.methods:
+    for c in columns:
+        report.record(f"ch1_{method}_{c}", float(summary.loc[method, (c, "mean")]))
+if oracle:
+    for c in columns:
+        report.record(f"ch1_oracle_{c}", float(oracle[c]))
+        report.record(f"ch1_{c}_ratio", float(table.loc[bilstm.LABELS["bilstm_vse"], f"{c} ratio"]))
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=False)
+names = [bilstm.LABELS[m] for m in cfg.methods]
+for ax, c, title in zip(axes, columns, ("FITB, random negatives", "FITB, type-matched negatives",
+                                        "compatibility AUC")):
+    means, sds = table.loc[names, c], table.loc[names, f"{c} sd"].fillna(0)
+    ax.barh(names, means, xerr=sds, color=["tab:blue"] + ["tab:gray"] * (len(names) - 1))
+    ax.axvline(chance[c], color="k", ls=":", label="chance")
+    if oracle:
+        ax.axvline(oracle[c], color="tab:green", ls="--", label="oracle")
+    ax.set_xlim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.invert_yaxis()
+axes[0].legend(fontsize=8, loc="lower right")
+for ax in axes[1:]:
+    ax.set_yticklabels([])
+fig.suptitle(f"The sequence models beat the pairwise ones; mean ± sd over {cfg.n_seeds} seed(s)")
+fig.tight_layout()
+
+# %% [markdown]
+# The full model reaches a type-matched FITB accuracy of {glue:text}`ch1_fitb_type:.3f` and a
+# compatibility AUC of {glue:text}`ch1_auc:.3f`. Against FashionWorld's oracle
+# ({glue:text}`ch1_oracle_fitb_type:.3f` and {glue:text}`ch1_oracle_auc:.3f`) that is
+# {glue:text}`ch1_fitb_type_ratio:.2f` and {glue:text}`ch1_auc_ratio:.2f` of the way from chance.
+# With random negatives FITB is easy ({glue:text}`ch1_fitb_random:.3f`): most negatives are of a
+# category the outfit already has, and the LSTM has learnt the category order.
+#
+# ### Where the type-matched gap comes from
+#
+# Among items of one category, what decides is colour harmony, at most one loud pattern, materials,
+# and formality (FashionWorld keeps an outfit within a formality band, and formality is not drawn on
+# the images). Is the gap to the oracle the image encoder's, or the sequence model's? We train the
+# same full model once on the items' true attributes instead of their images: one-hot colours,
+# pattern, material and sub-category, plus the formality value (one seed; a diagnostic, not a method).
+
+# %%
+diagnostic = [{"encoder of the full model": "images (frozen EfficientNet-Lite0 + layer)",
+               **{c: full[(c, "mean")] for c in columns}}]
+if data.world is not None:
+    attrs = bilstm.OutfitTasks(**{**data.__dict__, "table": bilstm.attribute_table(data.world, data.table)})
+    model, _ = bilstm.train_method(cfg, "bilstm_vse", attrs, cfg.seed, dev, run_dir / f"attributes-seed{cfg.seed}")
+    diagnostic.append({"encoder of the full model": "true attributes (no images)", **bilstm.evaluate(model, attrs, dev)})
+    if oracle:
+        diagnostic.append({"encoder of the full model": "FashionWorld oracle", **oracle})
+diagnostic = pd.DataFrame(diagnostic).set_index("encoder of the full model")
+
+# %% tags=["nbval-check-output"]
+print(diagnostic.round(3).to_string())
+
+# %%
+if len(diagnostic) > 1:
+    report.record("ch1_attr_fitb_type", float(diagnostic["fitb_type"].iloc[1]))
+    report.record("ch1_attr_auc", float(diagnostic["auc"].iloc[1]))
+
+# %% [markdown]
+# Knowing every attribute exactly, the same model reaches {glue:text}`ch1_attr_fitb_type:.3f` on
+# type-matched FITB and an AUC of {glue:text}`ch1_attr_auc:.3f`. So the gap to the oracle has two
+# parts: the frozen encoder recognises colours, patterns and materials imperfectly (images vs.
+# attributes), and the Bi-LSTM itself, trained with a softmax over the mini-batch on 4,200 outfits,
+# captures only part of the within-category rules (attributes vs. oracle). The mini-batch softmax is
+# the likely culprit for the second part: most of a batch's images are of other categories, so the
+# loss mostly teaches which *category* comes next, and little about which item of that category.
+#
+# ### Some FITB questions
+#
+# Two questions the full model got right and two it got wrong. Each row: the outfit with its blank
+# (grey), then the four candidates, captioned with minus the Bi-LSTM loss of the completed outfit.
+# Green frame: the right answer; red frame: the model's choice when it was wrong.
+
+# %%
+if data.world is not None:
+    all_scores = bilstm.fitb_scores(models["bilstm_vse"], data.table, data.fitb["type"], data.gallery, dev)
+    right = [k for k, q in enumerate(data.fitb["type"]) if all_scores[k].argmax() == q.answer]
+    wrong = [k for k, q in enumerate(data.fitb["type"]) if all_scores[k].argmax() != q.answer]
+    picked = right[:2] + wrong[:2]
+    questions, scores = [data.fitb["type"][k] for k in picked], all_scores[picked]
+    blank = np.full((cfg.image_size, cfg.image_size, 3), 200, np.uint8)
+    width = max(len(q.context) for q in questions)
+    images, captions, frames = [], [], []
+    for q, sc in zip(questions, scores):
+        context = [blank if i is None else data.world.images([i], cfg.image_size)[0] for i in q.context]
+        context += [np.full_like(blank, 255)] * (width - len(context))
+        images += context + list(data.world.images(q.candidates, cfg.image_size))
+        captions += ["blank" if i is None else "" for i in q.context] + [""] * (width - len(q.context))
+        captions += [f"{s:.2f}" for s in sc]
+        pick = int(sc.argmax())
+        frames += [None] * width + ["tab:green" if c == q.answer else "tab:red" if c == pick else None
+                                   for c in range(len(q.candidates))]
+    fig = plots.image_grid(np.stack(images), captions, ncols=width + 4, frame=frames,
+                           title="Type-matched FITB: two right, two wrong (outfit left, candidates right)")
+
+# %% [markdown]
+# ## Outfit generation (Sec. 4.4)
+#
+# The trained model also composes outfits:
+#
+# - **(a) from one image**: the forward LSTM appends the most likely next item (of a later category)
+#   until the stop vector wins, the backward LSTM prepends items the same way;
+# - **(b) from several images**: first fill the gaps between them with the items that lower the
+#   Bi-LSTM loss most, then extend as in (a);
+# - **(c) image + text**: generate from the image, then replace each other item $f_i$ by the item
+#   nearest to $f_i + v_q$ in the VSE space, $\arg\min_f d(f, f_i + v_q)$, within its category;
+# - **(d) text only**: the image nearest to the text $v_q$ seeds (a), then (c).
+#
+# No category is used twice, by construction (each step may only take a later, or an earlier,
+# category). Each row: the query image(s), a grey bar, the generated outfit.
+
+# %%
+model = models["bilstm_vse"]
+emb = bilstm.embed_items(model, data.table, data.gallery, dev)
+category = dict(zip(data.table.item_ids, data.table.categories))
+by_cat = {c: [i for i in data.gallery if category[i] == c] for c in sorted(set(category.values()))}
+rng = np.random.default_rng(cfg.seed)
+words = [w for w in ("floral", "leather", "office", "red", "striped", "black") if w in data.vocab]
+one = [by_cat[c][rng.integers(len(by_cat[c]))] for c in ("top", "dress", "shoes") if c in by_cat]
+several = [(by_cat["top"][rng.integers(len(by_cat["top"]))], by_cat["shoes"][rng.integers(len(by_cat["shoes"]))])
+           for _ in range(2)] if {"top", "shoes"} <= set(by_cat) else []
+demos = []  # (label, query items, outfit)
+for q in one:
+    demos.append(("(a) one image", (q,), bilstm.generate_outfit(model, data.table, data.gallery, [q], emb, dev)))
+for qs in several:
+    demos.append(("(b) two images", qs, bilstm.generate_outfit(model, data.table, data.gallery, qs, emb, dev)))
+for q, word in zip(one, words):
+    base = bilstm.generate_outfit(model, data.table, data.gallery, [q], emb, dev)
+    v = bilstm.text_vector(model, word, data.vocab, cfg.max_words)
+    demos.append((f"(c) image + '{word}'", (q,),
+                  bilstm.edit_with_text(model, data.table, data.gallery, base, [q], v, emb)))
+for word in words[-2:]:
+    v = bilstm.text_vector(model, word, data.vocab, cfg.max_words)
+    seed_item = bilstm.nearest_to_text(model, data.gallery, v, emb)
+    base = bilstm.generate_outfit(model, data.table, data.gallery, [seed_item], emb, dev)
+    demos.append((f"(d) text '{word}'", (),
+                  bilstm.edit_with_text(model, data.table, data.gallery, base, [], v, emb)))
+
+# %% [markdown]
+# The text edits are only as good as the VSE. How well does it read text? For each query word, the
+# share of the 20 test items closest to the word in the VSE space whose shop text contains the word:
+
+# %%
+if data.world is not None:
+    f_norm = torch.nn.functional.normalize(emb["f"], dim=-1)
+    hits = {}
+    for word in ("red", "black", "floral", "striped", "leather", "denim", "office"):
+        if word in data.vocab:
+            top = (f_norm @ bilstm.text_vector(model, word, data.vocab, cfg.max_words)).topk(20).indices.tolist()
+            hits[word] = np.mean([word in items[data.gallery[k]].text.split() for k in top])
+    text_precision = pd.Series(hits, name="precision@20")
+    report.record("ch1_vse_precision20", float(text_precision.mean()))
+
+# %% tags=["nbval-check-output"]
+print(text_precision.round(3).to_string() if data.world is not None else "no item texts to check")
+
+# %% [markdown]
+# Colour, material and stripe words are read fairly well (most of the top 20 carry the word), "floral"
+# poorly (the shop texts split it among "floral" and "flower print"), and the style word "office"
+# hardly at all: an item's style phrase names the style it was drawn from, which its image shows only
+# loosely. So a text edit moves an outfit towards a colour or a material, much less towards a style.
+
+# %%
+if data.world is not None:
+    bar = np.full((cfg.image_size, cfg.image_size // 4, 3), 160, np.uint8)
+    rows = []
+    for label, queries, outfit in demos:
+        images = list(data.world.images(queries, cfg.image_size)) if queries else []
+        images += [np.pad(bar, ((0, 0), (0, cfg.image_size - bar.shape[1]), (0, 0)), constant_values=255)]
+        rows.append(np.stack(images + list(data.world.images(outfit, cfg.image_size))))
+    fig = plots.outfit_rows(rows, [label for label, _, _ in demos],
+                            title="Generated outfits: query | generated outfit")
+
+# %% [markdown]
+# ### An automatic check
+#
+# A picture shows a few outfits; a check covers many. We generate one outfit from each of 100 test
+# items (mode a) and from each demo above, and check that no category repeats and that the
+# generator's oracle prefers them to random outfits: the share of (generated, random) pairs that
+# the oracle's likelihood ratio ranks the generated one higher (0.5 = no better than random). An
+# outfit the world would never produce (for example shoes missing) scores as the worst possible.
+
+# %%
+if data.world is not None:
+    starts = rng.choice(data.gallery, size=min(100, len(data.gallery)), replace=False)
+    generated = [bilstm.generate_outfit(model, data.table, data.gallery, [q], emb, dev) for q in starts]
+    generated += [outfit for _, _, outfit in demos]
+    check = bilstm.generation_check(data.world, generated, "test", seed=cfg.seed)
+    report.record("ch1_gen_beats_random", check["beats_random"])
+    report.record("ch1_gen_valid", check["valid"])
+    assert check["repeated_category"] == 0, "a generated outfit repeats a category"
+    if cfg.profile != "smoke":  # smoke trains a few epochs on 420 outfits: too little to compose outfits
+        assert check["beats_random"] > 0.5, "generated outfits are no better than random ones under the oracle"
+else:
+    check = {}
+
+# %% tags=["nbval-check-output"]
+print({k: round(v, 3) if isinstance(v, float) else v for k, v in check.items()})
+
+# %% [markdown]
+# Generated outfits have no repeated category; {glue:text}`ch1_gen_valid:.2f` of them are outfits the
+# world could produce, and the oracle ranks a generated outfit above a random one with probability
+# {glue:text}`ch1_gen_beats_random:.2f`.
+#
+# ## Training curves
+
+# %%
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+for (method, s), frame in histories.items():
+    if method in ("bilstm_vse", "bilstm"):
+        ax.plot(frame["epoch"], frame["train_loss"], color="tab:blue" if method == "bilstm_vse" else "tab:orange",
+                alpha=0.8, label=bilstm.LABELS[method] if s == cfg.seed else None)
+ax.set_xlabel("epoch")
+ax.set_ylabel("training loss (E_f + E_b [+ E_e])")
+ax.legend(fontsize=8)
+ax.set_title("The joint loss converges within the budget")
+fig.tight_layout()
+
+# %% [markdown]
+# ## Which of the paper's findings hold here
+#
+# The paper's ablations (Table 1) claim an ordering. We call a difference clear when it exceeds both
+# twice its standard error over the seeds and 0.01 (about the sampling error of an accuracy on 1,000
+# questions, which the seeds share), and check each claim on FITB with random negatives (the paper's
+# protocol) and on the compatibility AUC.
+
+# %%
+claims = [("Bi-LSTM + VSE > Bi-LSTM (no VSE)", "bilstm_vse", "bilstm"),
+          ("Bi-LSTM + VSE > F-LSTM + VSE", "bilstm_vse", "flstm_vse"),
+          ("Bi-LSTM + VSE > B-LSTM + VSE", "bilstm_vse", "blstm_vse"),
+          ("F-LSTM + VSE > B-LSTM + VSE", "flstm_vse", "blstm_vse"),
+          ("Bi-LSTM (no VSE) > SiameseNet", "bilstm", "siamese"),
+          ("SiameseNet > VSE only", "siamese", "vse")]
+
+
+def verdict(a: str, b: str, c: str) -> str:
+    x, y = results.loc[results.method == a, c], results.loc[results.method == b, c]
+    diff = x.mean() - y.mean()
+    se = np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y)) if len(x) > 1 else np.nan
+    if not np.isfinite(se):
+        return f"{diff:+.3f} (one seed)"
+    bar = max(2 * se, 0.01)
+    return f"{diff:+.3f} " + ("holds" if diff > bar else "reversed" if diff < -bar else "no clear difference")
+
+
+findings = pd.DataFrame([{"paper's claim": name, "FITB (random neg.)": verdict(a, b, "fitb_random"),
+                          "AUC": verdict(a, b, "auc")} for name, a, b in claims]).set_index("paper's claim")
+findings
+
+# %% tags=["nbval-check-output"]
+print(findings.to_string())
+
+# %% [markdown]
+# ## What we found vs. the paper
+#
+# The paper's numbers are on Maryland Polyvore (Table 1, marked V: read from the printed table, or
+# V2: quoted by a later paper); ours are on FashionWorld `standard`, mean over three seeds.
+#
+# | method | paper FITB (random neg.) | paper AUC | ours FITB random | ours FITB type-matched | ours AUC |
+# |---|---|---|---|---|---|
+# | Bi-LSTM + VSE (full) | 68.6 % (V) | 0.90 (V) | {glue:text}`ch1_bilstm_vse_fitb_random:.3f` | {glue:text}`ch1_bilstm_vse_fitb_type:.3f` | {glue:text}`ch1_bilstm_vse_auc:.3f` |
+# | Bi-LSTM (no VSE) | 66.7 % (V) | 0.89 (V) | {glue:text}`ch1_bilstm_fitb_random:.3f` | {glue:text}`ch1_bilstm_fitb_type:.3f` | {glue:text}`ch1_bilstm_auc:.3f` |
+# | F-LSTM + VSE | 63.7 % (V) | 0.89 (V) | {glue:text}`ch1_flstm_vse_fitb_random:.3f` | {glue:text}`ch1_flstm_vse_fitb_type:.3f` | {glue:text}`ch1_flstm_vse_auc:.3f` |
+# | B-LSTM + VSE | 61.2 % (V) | 0.88 (V) | {glue:text}`ch1_blstm_vse_fitb_random:.3f` | {glue:text}`ch1_blstm_vse_fitb_type:.3f` | {glue:text}`ch1_blstm_vse_auc:.3f` |
+# | SiameseNet | 52.0 % (V) | 0.85 (V) | {glue:text}`ch1_siamese_fitb_random:.3f` | {glue:text}`ch1_siamese_fitb_type:.3f` | {glue:text}`ch1_siamese_auc:.3f` |
+# | VSE only | 29.2 % (V) | 0.56 (V) | {glue:text}`ch1_vse_fitb_random:.3f` | {glue:text}`ch1_vse_fitb_type:.3f` | {glue:text}`ch1_vse_auc:.3f` |
+#
+# With type-matched ("resampled") negatives the paper's full model drops to 64.9 % FITB (V2; its AUC
+# on that protocol, 0.94, is V2 too). What holds here (the table of findings above gives each test):
+#
+# - **Sequence models beat pairwise ones**: the Bi-LSTMs are far ahead of the Siamese network and
+#   the VSE on FITB with either kind of negatives, and ahead on AUC, as in the paper. The Siamese
+#   network's AUC ({glue:text}`ch1_siamese_auc:.3f`) comes closest, as in the paper (0.85 vs 0.90).
+# - **The VSE alone is no compatibility model**: below chance on FITB with random negatives
+#   ({glue:text}`ch1_vse_fitb_random:.3f`; paper 29.2 %). It prefers candidates that look like the
+#   rest of the outfit, which with random negatives is often a second item of a category it has.
+# - **Random negatives make FITB easy**: {glue:text}`ch1_fitb_random:.3f` against
+#   {glue:text}`ch1_fitb_type:.3f` with type-matched negatives, a larger gap than the paper's
+#   68.6 % vs 64.9 %: in FashionWorld the category order is a strict rule.
+# - **The VSE term does not earn accuracy here**: Bi-LSTM + VSE and Bi-LSTM without it differ by
+#   less than our bar on both metrics (paper: +1.9 points FITB, +0.01 AUC). Its use here is the
+#   multimodal queries of the generation section.
+# - **Two directions vs one**: the Bi-LSTM beats the forward-only model on FITB and the backward-only
+#   model on AUC; against the other one-way model the difference is below our bar. The paper's
+#   forward > backward is reversed on FITB here and holds on AUC. A guess at why: in FashionWorld the
+#   last items (bags, accessories) say much about the style, and the backward LSTM reads them first.
+# - **Targets**: the full model gets {glue:text}`ch1_auc_ratio:.2f` of the way from chance to the
+#   oracle on compatibility AUC and {glue:text}`ch1_fitb_type_ratio:.2f` on type-matched FITB, short of
+#   the 0.8 we aimed at. The attribute diagnostic splits that gap between the frozen image encoder
+#   ({glue:text}`ch1_fitb_type:.3f` with images, {glue:text}`ch1_attr_fitb_type:.3f` with exact
+#   attributes) and the model and its mini-batch softmax ({glue:text}`ch1_oracle_fitb_type:.3f` for the
+#   oracle). The `paper` profile, which fine-tunes Inception-v3 on real images, is where the encoder
+#   part could shrink.

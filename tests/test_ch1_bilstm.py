@@ -1,0 +1,297 @@
+"""Chapter 1 (Han et al. 2017): the Bi-LSTM + VSE model, its equations, scoring, generation and the
+Polyvore loaders (on the real samples in shared/realdata and on fixtures in the official formats)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fashionrec import report
+from fashionrec.config import TrainConfig
+from fashionrec.datasets import polyvore as pv
+from fashionrec.datasets.files import read_categories
+from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
+from fashionrec.models import bilstm
+
+ROOT = Path(__file__).resolve().parents[1]
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+def tiny_cfg(**kw) -> bilstm.BiLSTMConfig:
+    return bilstm.bilstm_config("smoke", embed_dim=8, lstm_dim=8, trunk_dim=16, input_dropout=0.0, dropout=0.0, **kw)
+
+
+# ----- the paper's equations on hand-checked examples ---------------------------------------------
+def test_sequence_nll_matches_hand_computation():
+    # candidates X: two items and the stop vector (last row)
+    candidates = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    predictions = torch.tensor([[[2.0, 0.0], [0.0, 0.0]]])  # h_1, h_2 of one outfit of 2 items
+    targets = torch.tensor([[1, 2]])  # x_2 is candidate 1, then stop
+    nll = bilstm.sequence_nll(predictions, targets, candidates, torch.tensor([2]))
+    # step 1: logits (2, 0, 0) -> -log(e^0 / (e^2 + 2)); step 2: all logits 0 -> -log(1/3)
+    expected = (-math.log(1 / (math.e ** 2 + 2)) - math.log(1 / 3)) / 2
+    assert nll.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_vse_loss_matches_hand_computation():
+    f = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    v = torch.tensor([[1.0, 0.0], [0.6, 0.8]])  # d(v_1, f_1) = 1, d(v_2, f_2) = 0.8, d(v_2, f_1) = 0.6
+    # text anchors: v_2 vs f_1: max(0, 0.2 - 0.8 + 0.6) = 0; v_1 vs f_2: max(0, 0.2 - 1 + 0) = 0
+    # image anchors: f_1 vs v_2: max(0, 0.2 - 1 + 0.6) = 0; f_2 vs v_1: max(0, 0.2 - 0.8 + 0) = 0
+    assert bilstm.vse_loss(f, v, margin=0.2).item() == pytest.approx(0.0, abs=1e-7)
+    # margin 0.5: text v_2 / f_1: 0.5 - 0.8 + 0.6 = 0.3; image f_1 / v_2: 0.5 - 1 + 0.6 = 0.1; others < 0
+    assert bilstm.vse_loss(f, v, margin=0.5).item() == pytest.approx((0.3 + 0.1) / 4, rel=1e-5)
+
+
+def test_reverse_and_next_targets():
+    rows = torch.tensor([[0, 1, 2], [3, 4, 4]])
+    lengths = torch.tensor([3, 2])
+    assert bilstm.reverse_padded(rows, lengths).tolist() == [[2, 1, 0], [4, 3, 4]]
+    assert bilstm.next_targets(rows, lengths, stop=9).tolist() == [[1, 2, 9], [4, 9, 9]]
+    x = torch.arange(12.0).view(2, 3, 2)
+    assert bilstm.reverse_padded(x, lengths)[1, 0].tolist() == [8.0, 9.0]
+
+
+def test_siamese_loss_prefers_outfits_that_cluster():
+    outfit_of = torch.tensor([0, 0, 1, 1])
+    clustered = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+    mixed = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0]])
+    assert bilstm.siamese_loss(clustered, outfit_of) < bilstm.siamese_loss(mixed, outfit_of)
+
+
+# ----- models on a tiny synthetic table -----------------------------------------------------------
+def synthetic(n_items: int = 40, n_outfits: int = 60, dim: int = 12, seed: int = 0) -> bilstm.OutfitTasks:
+    rng = np.random.default_rng(seed)
+    ids = [f"i{k:03d}" for k in range(n_items)]
+    ranks = np.arange(n_items) % 4  # four categories
+    feats = torch.from_numpy(rng.normal(size=(n_items, dim)).astype(np.float32))
+    vocab = {"red": 1, "blue": 2, "shirt": 3}
+    tokens = bilstm.encode_texts(["red shirt" if k % 2 else "blue" for k in range(n_items)], vocab, 4)
+    table = bilstm.ItemTable(ids, feats, tokens, ranks, [f"c{r}" for r in ranks])
+    by_rank = [[i for i, r in zip(ids, ranks) if r == c] for c in range(4)]
+    outfits = [tuple(by_rank[c][rng.integers(len(by_rank[c]))] for c in range(int(rng.integers(2, 5))))
+               for _ in range(n_outfits)]
+    return bilstm.OutfitTasks(table, vocab, outfits, outfits[:10], ids, {}, [])
+
+
+@pytest.mark.parametrize("method", bilstm.METHODS)
+def test_model_shapes_and_loss_decreases(method):
+    data = synthetic()
+    cfg = tiny_cfg()
+    torch.manual_seed(0)
+    model = bilstm.build_model(cfg, method, 12, len(data.vocab))
+    batch = bilstm.collate_outfits(data.table, cfg.max_items)(data.train[:16])
+    assert batch["inputs"].shape == (int(batch["lengths"].sum()), 12)
+    if method != "siamese":
+        x, f = model.encode(batch["inputs"])
+        assert x.shape == f.shape == (len(batch["inputs"]), 8)
+        pf, pb = model.predict(x[:3][None], torch.tensor([3]))
+        assert (pf is not None) == model.use_f and (pb is not None) == model.use_b
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = model.loss(batch).item()
+    for _ in range(30):
+        loss = model.loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert model.loss(batch).item() < first
+
+
+def test_lstm_learns_category_order_and_scores_fitb():
+    data = synthetic(n_outfits=200)
+    cfg = replace(tiny_cfg(), train=TrainConfig(epochs=15, batch_size=32, lr=1e-2))
+    model, history = bilstm.train_method(cfg, "bilstm", data, seed=0)
+    assert history.to_frame()["train_loss"].iloc[-1] < history.to_frame()["train_loss"].iloc[0]
+    # an outfit in category order scores higher than the same items reversed
+    ordered = [o for o in data.test if len(o) >= 3]
+    good = bilstm.score_outfits(model, data.table, ordered, data.gallery)
+    bad = bilstm.score_outfits(model, data.table, [o[::-1] for o in ordered], data.gallery)
+    assert (good > bad).mean() > 0.8
+    q = [bilstm.fill(o[:1] + (None,) + o[2:], o[1]) for o in ordered]  # sanity of fill
+    assert q == ordered
+
+
+def test_generated_outfits_keep_category_order():
+    data = synthetic(n_outfits=200)
+    cfg = replace(tiny_cfg(), train=TrainConfig(epochs=10, batch_size=32, lr=1e-2))
+    model, _ = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
+    emb = bilstm.embed_items(model, data.table, data.gallery)
+    for seeds in (["i001"], ["i000", "i003"]):
+        outfit = bilstm.generate_outfit(model, data.table, data.gallery, seeds, emb)
+        ranks = data.table.ranks[data.table.rows(outfit)]
+        assert set(seeds) <= set(outfit) and list(ranks) == sorted(set(ranks))  # order, no repeats
+    v = bilstm.text_vector(model, "red shirt", data.vocab)
+    edited = bilstm.edit_with_text(model, data.table, data.gallery, outfit, ["i000"], v, emb)
+    assert edited[0] == "i000" and list(data.table.ranks[data.table.rows(edited)]) == list(ranks)
+    with pytest.raises(ValueError, match="vocabulary"):
+        bilstm.text_vector(model, "unknownword", data.vocab)
+
+
+def test_generation_check_on_true_outfits():
+    from fashionrec.world.world import World, WorldConfig
+
+    world = World.build(WorldConfig.for_profile("smoke"))
+    real = [o.item_ids for o in world.outfits["test"][:40]]
+    check = bilstm.generation_check(world, real, "test")
+    assert check["repeated_category"] == 0 or check["valid"] == 1.0
+    assert check["valid"] == 1.0 and check["beats_random"] > 0.7
+    broken = [o[:-1] + o[:1] for o in real]  # a repeated first category, out of order
+    assert bilstm.generation_check(world, broken, "test")["valid"] < 0.5
+
+
+def test_vocabulary_rule_and_tokenizer():
+    assert pv.tokenize("Navy T-shirt, H&M's SALE 2017!") == ["navy", "t-shirt", "h&m's", "sale", "2017"]
+    vocab = pv.build_vocab(["red shirt"] * 30 + ["blue shirt"] * 29, min_count=30)
+    assert vocab == {"red": 1, "shirt": 2}  # "blue" seen 29 times: dropped (paper: < 30)
+
+
+# ----- Maryland Polyvore --------------------------------------------------------------------------
+MARYLAND = REALDATA / "maryland-polyvore"
+
+
+@pytest.mark.skipif(not MARYLAND.exists(), reason="shared/realdata not available")
+def test_maryland_real_sample_and_its_quirks():
+    data = pv.load_polyvore(MARYLAND)
+    assert [len(data.outfits[s]) for s in pv.SPLITS] == [9, 5, 5]
+    assert sum(len(o.item_ids) for s in pv.SPLITS for o in data.outfits[s]) == 133
+    assert data.missing_images == ["100164421_6", "100164421_7", "100164421_8"]  # counted, not dropped
+    assert "100188964" not in {o.outfit_id for s in pv.SPLITS for o in data.outfits[s]}  # folder in no split
+    assert not any(" " in Path(it.image).name for it in data.items.values())  # "0 (1).jpg" is no item
+    first = data.outfits["train"][0]
+    assert first.item_ids[0] == "100050716_1" and data.items["100050716_1"].category == "dress"  # a playsuit
+    assert data.items["100050716_2"].category == "shoes" and "sandals" in data.items["100050716_2"].text
+    dropped = pv.load_polyvore(MARYLAND, drop_missing=True)
+    assert dropped.dropped == {"item entries": 3} and "missing" not in dropped.summary()
+    words = dict(line.split() for line in (MARYLAND / "final_word_dict.txt").read_text().splitlines())
+    assert min(int(c) for c in words.values()) >= 30  # the released vocabulary follows the same rule
+
+
+def write_maryland_fixture(root: Path, size: int = 8) -> None:
+    from PIL import Image
+
+    (root / "category_id.txt").write_text("11 Tops\n27 Jeans\n41 Sandals\n53 Necklaces\n")
+    rng = np.random.default_rng(0)
+    for split, sets in (("train", 4), ("valid", 1), ("test", 3)):
+        outfits = []
+        for s in range(sets):
+            set_id = f"{split}{s}"
+            items = [{"index": k + 1, "name": name, "categoryid": cat, "price": 1.0, "likes": 1, "image": ""}
+                     for k, (name, cat) in enumerate((("red top", 11), ("blue jeans", 27), ("sandals", 41)))]
+            outfits.append({"set_id": set_id, "name": "look", "items": items, "views": 1, "likes": 1})
+            for it in items:
+                folder = root / "images" / set_id
+                folder.mkdir(parents=True, exist_ok=True)
+                pixels = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{it['index']}.jpg")
+        (root / f"{split}_no_dup.json").write_text(json.dumps(outfits))
+    (root / "fill_in_blank_test.json").write_text(json.dumps([
+        {"question": ["test0_1", "test0_3"], "answers": ["test0_2", "test1_2", "test2_2", "test1_1"],
+         "blank_position": 2}]))
+    (root / "fashion_compatibility_prediction.txt").write_text(
+        "1 test0_1 test0_2 test0_3\n0 test1_1 test2_2 test0_3\n")
+
+
+def test_maryland_fixture_tasks(tmp_path):
+    write_maryland_fixture(tmp_path)
+    data = pv.load_polyvore(tmp_path)
+    q = data.fitb[0]
+    assert q.context == ("test0_1", None, "test0_3") and q.answer == 0  # Maryland lists the answer first
+    assert [e.label for e in data.compatibility] == [1, 0]
+    typed = pv.fitb_from_outfits(data, "test", negatives="type", seed=0)
+    for q in typed:
+        cats = {data.items[c].subcategory for c in q.candidates}
+        assert len(cats) == 1 and q.candidates[q.answer] in data.pool("test")
+    compat = pv.compatibility_from_outfits(data, "test")
+    assert sorted(e.label for e in compat) == [0, 0, 0, 1, 1, 1]
+
+
+def test_maryland_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="category_id.txt"):
+        pv.load_polyvore(tmp_path)
+    write_maryland_fixture(tmp_path)
+    (tmp_path / "valid_no_dup.json").write_text("[{")
+    with pytest.raises(ValueError, match="valid_no_dup.json"):
+        pv.load_polyvore(tmp_path)
+    (tmp_path / "valid_no_dup.json").write_text(json.dumps([{"set_id": "x", "items": [{"index": 1}]}]))
+    with pytest.raises(ValueError, match="valid_no_dup.json: outfit 0 lacks"):
+        pv.load_polyvore(tmp_path)
+
+
+def test_category_slots():
+    assert pv.slot_of("Ankle Booties") == "shoes" and pv.slot_of("Men's Dress Shoes") == "shoes"
+    assert pv.slot_of("Day Dresses") == "dress" and pv.slot_of("Skinny Jeans") == "bottom"
+    assert pv.slot_of("Men's Dress Shirts") == "top" and pv.slot_of("Flatware") == "accessory"
+
+
+# ----- Polyvore Outfits ---------------------------------------------------------------------------
+OUTFITS = REALDATA / "polyvore-outfits"
+
+
+@pytest.mark.skipif(not OUTFITS.exists(), reason="shared/realdata not available")
+def test_polyvore_outfits_real_sample():
+    data = load_polyvore_outfits(OUTFITS, splits=("valid",), metadata=False, task_split="valid")
+    assert len(data.outfits["valid"]) == 5000 and len(data.items) == 25132
+    assert len(data.compatibility) == 10000 and sum(e.label for e in data.compatibility) == 5000
+    assert all(i in data.items for e in data.compatibility[:200] for i in e.item_ids)  # keys resolved
+    assert len(data.missing_images) == 25132  # the sample ships no outfit images: all counted
+    cats = read_categories(OUTFITS / "categories.csv")  # CRLF, repeated ids, trailing spaces
+    assert len(cats) == 159 and cats["3"] == ("dress", "all-body") and cats["11"] == ("sweater", "tops")
+    assert cats["51"][1] == "accessories"  # "accessories " in the file
+    with pytest.raises(FileNotFoundError, match="polyvore_item_metadata.json"):
+        load_polyvore_outfits(OUTFITS, splits=("valid",))
+
+
+def test_polyvore_outfits_fixture_with_metadata_and_fitb(tmp_path):
+    folder = tmp_path / "nondisjoint"
+    folder.mkdir()
+    outfits = [{"set_id": "s1", "items": [{"item_id": "11", "index": 1}, {"item_id": "12", "index": 2}]},
+               {"set_id": "s2", "items": [{"item_id": "22", "index": 2}, {"item_id": "21", "index": 1}]}]
+    (folder / "test.json").write_text(json.dumps(outfits))
+    (folder / "fill_in_blank_test.json").write_text(json.dumps([
+        {"question": ["s1_1"], "answers": ["s2_2", "s1_2", "s2_1", "s2_2"], "blank_position": 2}]))
+    (folder / "compatibility_test.txt").write_text("1 s1_1 s1_2\n0 s1_1 s2_2\n")
+    meta = {i: {"title": f"item {i}", "category_id": "11", "semantic_category": "tops"} for i in ("11", "21")}
+    meta |= {i: {"title": "", "url_name": f"jeans {i}", "category_id": "27", "semantic_category": "bottoms"}
+             for i in ("12", "22")}
+    (tmp_path / "polyvore_item_metadata.json").write_text(json.dumps(meta))
+    (tmp_path / "categories.csv").write_bytes(b"11,top,tops\r\n27,jeans,bottoms\r\n")
+    data = load_polyvore_outfits(tmp_path, splits=("test",))
+    assert data.outfits["test"][1].item_ids == ("21", "22")  # sorted by index
+    q = data.fitb[0]
+    assert q.context == ("11", None) and q.candidates[q.answer] == "12" and q.answer == 1
+    assert data.compatibility[1].item_ids == ("11", "22")
+    assert data.items["22"].category == "bottom" and data.items["22"].text == "jeans 22"
+
+
+# ----- the paper profile: one training step on CPU --------------------------------------------------
+def test_paper_profile_runs_one_step_on_cpu(tmp_path):
+    write_maryland_fixture(tmp_path, size=96)
+    cfg = bilstm.bilstm_config("paper", data_root=str(tmp_path), pretrained=False, image_size=80, min_word_count=1,
+                               train=TrainConfig(epochs=1, batch_size=2, lr=0.2, optimizer="sgd", momentum=0.0,
+                                                 schedule="step", grad_clip=5.0))
+    assert cfg.backbone == "inception_v3" and cfg.finetune and cfg.embed_dim == cfg.lstm_dim == 512
+    data = bilstm.prepare_data(cfg)
+    assert data.table.inputs is None and len(data.fitb["random"]) == 1  # images read from disk
+    data.train = data.train[:2]
+    model, history = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
+    assert len(history.rows) == 1 and math.isfinite(history.rows[0]["train_loss"])
+    assert model.encoder.backbone.name == "inception_v3"
+
+
+# ----- the smoke notebook's results -------------------------------------------------------------------
+@pytest.mark.smoke_outputs
+def test_smoke_notebook_results_in_range():
+    runs = Path(os.environ.get("FASHIONREC_RUNS", ROOT / "build" / "runs"))
+    metrics = report.load_metrics("bilstm", "smoke", root=runs)
+    assert 0.5 <= metrics["ch1_fitb_random"] <= 1.0  # chance 0.25
+    assert 0.3 <= metrics["ch1_fitb_type"] <= 1.0
+    assert 0.55 <= metrics["ch1_auc"] <= 1.0
+    assert metrics["ch1_fitb_random"] > metrics["ch1_vse_fitb_random"]  # sequence model > VSE only
+    assert metrics["ch1_oracle_fitb_type"] > metrics["ch1_fitb_type"]
