@@ -43,7 +43,7 @@ from IPython.display import Markdown
 
 from fashionrec import config, plots, report
 from fashionrec.datasets.polyvore_u import PolyvoreU
-from fashionrec.models import fashionnet as fn
+from fashionrec.models import fashionnet as fn, fashionnet_data as fdata, fashionnet_train as ftrain
 from fashionrec.world import tasks
 from fashionrec.world.world import World, WorldConfig
 
@@ -65,19 +65,19 @@ start = time.perf_counter()
 world = None
 if cfg.dataset == "fashionworld":
     world = World.build(WorldConfig.for_profile("standard" if profile == "paper" else profile, seed=cfg.seed))
-    data = fn.world_ranking_data(world, cfg.seed)
+    data = fdata.world_ranking_data(world, cfg.seed)
     images = world.images(data.item_ids, cfg.image_size)
     if cfg.cached_features:
-        items = fn.ItemTable(fn.cached_item_maps(images, cfg.backbone, cfg.grid, dev, world.cache_dir / "features"))
+        items = fdata.ItemTable(fdata.cached_item_maps(images, cfg.backbone, cfg.grid, dev, world.cache_dir / "features"))
     else:
-        items = fn.ItemTable(images=images)
+        items = fdata.ItemTable(images=images)
 elif cfg.dataset == "polyvore_u":
     if cfg.cached_features:
         raise ValueError("polyvore_u reads images from files: use the paper profile (cached_features=False)")
     polyvore = PolyvoreU.load(cfg.data_root)
     print(polyvore.summary())
-    data, paths = fn.polyvore_u_ranking_data(polyvore)
-    items = fn.ItemTable(paths=paths, image_size=cfg.image_size)
+    data, paths = fdata.polyvore_u_ranking_data(polyvore)
+    items = fdata.ItemTable(paths=paths, image_size=cfg.image_size)
 else:
     raise ValueError(f"dataset must be 'fashionworld' or 'polyvore_u'; got {cfg.dataset!r}")
 if cfg.max_users:
@@ -179,12 +179,12 @@ for arch in fn.ARCHS:
 # $\log P_\text{user}(o)$ (`tasks.ranking_oracle`).
 
 # %%
-chance = fn.ranking_metrics(fn.chance_scores(labels), labels, cfg.top_k, cfg.discount)
+chance = ftrain.ranking_metrics(ftrain.chance_scores(labels), labels, cfg.top_k, cfg.discount)
 oracle = None
 if world is not None:
     keep = set(data.users)
     oracle_lists = [r for r in tasks.ranking_lists(world, "test", seed=cfg.seed) if r.user_id in keep]
-    oracle = fn.ranking_metrics(tasks.ranking_oracle(world, oracle_lists), labels, cfg.top_k, cfg.discount)
+    oracle = ftrain.ranking_metrics(tasks.ranking_oracle(world, oracle_lists), labels, cfg.top_k, cfg.discount)
 
 # %% [markdown]
 # ## Training: stage one, stage two, and the baselines
@@ -210,7 +210,7 @@ if world is not None:
 # only the parameters that regime changes are kept (`user_state`). "Partial" is cheap because the frozen
 # feature network runs once over the item pool (`with_cached_features`), not once per user and batch.
 #
-# ```{literalinclude} ../fashionrec/models/fashionnet.py
+# ```{literalinclude} ../fashionrec/models/fashionnet_train.py
 # :pyobject: train_per_user
 # ```
 
@@ -219,7 +219,7 @@ rows, per_users, general = [], {}, {}
 
 
 def add(arch: str, regime: str, seed: int, scores: list[np.ndarray]) -> None:
-    m = fn.ranking_metrics(scores, labels, cfg.top_k, cfg.discount)
+    m = ftrain.ranking_metrics(scores, labels, cfg.top_k, cfg.discount)
     rows.append(dict(arch=arch, regime=regime, seed=seed, **m))
 
 
@@ -229,18 +229,18 @@ for arch in fn.ARCHS:
         torch.manual_seed(s)
         model = fn.build_model(arch, cfg, items.dim).to(dev)
         initial = copy.deepcopy(model)
-        add(arch, "initial", s, fn.test_scores(initial, items, data))
-        fn.train_general(model, data, items, cfg, s, dev, run_dir / f"{arch}-stage1-seed{s}")
+        add(arch, "initial", s, ftrain.test_scores(initial, items, data))
+        ftrain.train_general(model, data, items, cfg, s, dev, run_dir / f"{arch}-stage1-seed{s}")
         general[arch, s] = model
-        add(arch, "stage one", s, fn.test_scores(model, items, data))
+        add(arch, "stage one", s, ftrain.test_scores(model, items, data))
         for regime in ("partial", "whole", "direct"):
             if regime == "partial" and arch == "A":
                 continue
             base = initial if regime == "direct" else model
             path = run_dir / f"{arch}-{regime}-seed{s}.pt"  # every user's changed parameters, one file
-            per_user = fn.train_per_user(base, data, items, cfg, regime, s, dev, path)
+            per_user = ftrain.train_per_user(base, data, items, cfg, regime, s, dev, path)
             per_users[arch, regime, s] = per_user
-            add(arch, regime, s, fn.test_scores(base, items, data, per_user))
+            add(arch, regime, s, ftrain.test_scores(base, items, data, per_user))
 print(f"trained {len(rows)} (architecture, regime, seed) runs in {time.perf_counter() - start:.0f} s")
 
 # %% [markdown]
@@ -431,10 +431,10 @@ conditioned, conditioned_seconds = {}, {}
 for s in cfg.seeds:
     torch.manual_seed(s)
     start = time.perf_counter()
-    model = fn.train_user_conditioned(general["C", s], data, items, cfg, s, dev, run_dir / f"C-conditioned-seed{s}")
+    model = ftrain.train_user_conditioned(general["C", s], data, items, cfg, s, dev, run_dir / f"C-conditioned-seed{s}")
     conditioned_seconds[s] = time.perf_counter() - start
     conditioned[s] = model
-    add("C", "user-conditioned", s, fn.test_scores(model, items, data, conditioned=True))
+    add("C", "user-conditioned", s, ftrain.test_scores(model, items, data, conditioned=True))
 results = pd.DataFrame(rows)
 summ = summary(results)
 cond = summ.loc[("C", "user-conditioned")]
@@ -471,20 +471,20 @@ scaling = []
 for n in [u for u in cfg.scaling_users if u < len(data.users)] + [len(data.users)]:
     sub = data.subset(data.users[:n])
     sub_labels = [y for *_, y in sub.test]
-    p_scores = fn.test_scores(general["C", s0], items, sub, partial)
+    p_scores = ftrain.test_scores(general["C", s0], items, sub, partial)
     if n == len(data.users):
         model, seconds = conditioned[s0], conditioned_seconds[s0]
     else:
         torch.manual_seed(s0)
         start = time.perf_counter()
         path = run_dir / f"C-conditioned-{n}users"
-        model = fn.train_user_conditioned(general["C", s0], sub, items, cfg, s0, dev, path)
+        model = ftrain.train_user_conditioned(general["C", s0], sub, items, cfg, s0, dev, path)
         seconds = time.perf_counter() - start
-    c_scores = fn.test_scores(model, items, sub, conditioned=True)
+    c_scores = ftrain.test_scores(model, items, sub, conditioned=True)
     matching_kb = fn.state_bytes(fn.user_state(model, "partial")) / 1024  # one shared copy
     scaling.append(dict(users=n,
-                        partial_ndcg=fn.ranking_metrics(p_scores, sub_labels, discount=cfg.discount)["mean_ndcg"],
-                        conditioned_ndcg=fn.ranking_metrics(c_scores, sub_labels, discount=cfg.discount)["mean_ndcg"],
+                        partial_ndcg=ftrain.ranking_metrics(p_scores, sub_labels, discount=cfg.discount)["mean_ndcg"],
+                        conditioned_ndcg=ftrain.ranking_metrics(c_scores, sub_labels, discount=cfg.discount)["mean_ndcg"],
                         partial_seconds=sum(partial.seconds[u] for u in sub.users), conditioned_seconds=seconds,
                         partial_kb=sum(fn.state_bytes(partial.states[u]) for u in sub.users) / 1024,
                         conditioned_kb=matching_kb + n * cfg.user_dim * 4 / 1024))
@@ -515,10 +515,10 @@ fig.tight_layout()
 # outfits it moved down the most, with the rank (out of the user's list) under each model.
 
 # %%
-general_scores = fn.test_scores(general["C", s0], items, data)
-partial_scores = fn.test_scores(general["C", s0], items, data, partial)
-per_user_ndcg = [(fn.ranking_metrics([g], [y], discount=cfg.discount)["mean_ndcg"],
-                  fn.ranking_metrics([p], [y], discount=cfg.discount)["mean_ndcg"])
+general_scores = ftrain.test_scores(general["C", s0], items, data)
+partial_scores = ftrain.test_scores(general["C", s0], items, data, partial)
+per_user_ndcg = [(ftrain.ranking_metrics([g], [y], discount=cfg.discount)["mean_ndcg"],
+                  ftrain.ranking_metrics([p], [y], discount=cfg.discount)["mean_ndcg"])
                  for g, p, y in zip(general_scores, partial_scores, labels)]
 k = int(np.argmax([p - g for g, p in per_user_ndcg]))
 u0, outfits0, labels0 = data.test[k]

@@ -14,7 +14,7 @@ from PIL import Image
 from fashionrec import metrics, report
 from fashionrec.config import TrainConfig
 from fashionrec.datasets.polyvore_u import PolyvoreU
-from fashionrec.models import fashionnet as fn
+from fashionrec.models import fashionnet as fn, fashionnet_data as fdata, fashionnet_train as ftrain
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = fn.FashionNetConfig.for_profile("smoke", head_hidden=16, feature_dim=8, hidden=(8, 4), train_negatives=2,
@@ -97,7 +97,7 @@ def test_user_conditioned_starts_as_the_general_model():
 
 
 # ----- per-user training and storage -----------------------------------------------------------
-def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fn.RankingData, fn.ItemTable]:
+def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fdata.RankingData, fdata.ItemTable]:
     """Users who like outfits whose items have a large first feature; items of 3 categories."""
     rng = np.random.default_rng(seed)
     feats = rng.normal(size=(n_items, 6, 1, 1)).astype(np.float32)
@@ -111,8 +111,8 @@ def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fn.Ra
     for u in users:
         outfits = np.concatenate([liked(3), np.stack([rng.choice(np.flatnonzero(cats == c), 9) for c in range(3)], 1)])
         lists.append((u, outfits, np.array([1] * 3 + [0] * 9)))
-    data = fn.RankingData([f"i{k}" for k in range(n_items)], cats, users, {u: liked(8) for u in users}, lists, lists)
-    return data, fn.ItemTable(feats)
+    data = fdata.RankingData([f"i{k}" for k in range(n_items)], cats, users, {u: liked(8) for u in users}, lists, lists)
+    return data, fdata.ItemTable(feats)
 
 
 @pytest.mark.parametrize("regime", ["partial", "whole", "direct"])
@@ -120,7 +120,7 @@ def test_per_user_fine_tuning_stores_only_what_it_changes(tmp_path, regime):
     data, items = tiny_data()
     torch.manual_seed(0)
     base = fn.build_model("C", SMALL, items.dim)
-    result = fn.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
+    result = ftrain.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
                                path=tmp_path / "users.pt")
     assert set(result.states) == set(data.users)
     keys = set(result.states["u0"])
@@ -129,12 +129,12 @@ def test_per_user_fine_tuning_stores_only_what_it_changes(tmp_path, regime):
     if regime == "partial":
         assert result.bytes_per_user < fn.state_bytes(base.state_dict())
     assert (tmp_path / "users.pt").exists()
-    again = fn.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
+    again = ftrain.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
                               path=tmp_path / "users.pt")  # loads, does not retrain
     assert again.seconds == result.seconds
-    scores = fn.test_scores(base, items, data, again)
+    scores = ftrain.test_scores(base, items, data, again)
     assert len(scores) == 3 and all(s.shape == (12,) for s in scores)
-    shared = fn.test_scores(base, items, data)
+    shared = ftrain.test_scores(base, items, data)
     assert any(not np.allclose(a, b) for a, b in zip(scores, shared))  # personal models differ from the shared one
 
 
@@ -143,29 +143,29 @@ def test_stage_one_then_partial_beats_chance_on_an_easy_world():
     cfg = replace(SMALL, stage_one=TrainConfig(epochs=15, batch_size=16, lr=1e-2, amp=False))
     torch.manual_seed(0)
     model = fn.build_model("C", cfg, items.dim)
-    fn.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
+    ftrain.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
     labels = [y for *_, y in data.test]
-    trained = fn.ranking_metrics(fn.test_scores(model, items, data), labels)
-    chance = fn.ranking_metrics(fn.chance_scores(labels), labels)
+    trained = ftrain.ranking_metrics(ftrain.test_scores(model, items, data), labels)
+    chance = ftrain.ranking_metrics(ftrain.chance_scores(labels), labels)
     assert trained["auc"] > 0.75 and trained["mean_ndcg"] > chance["mean_ndcg"] + 0.1
-    conditioned = fn.train_user_conditioned(model, data, items, cfg, seed=0, device=torch.device("cpu"))
-    assert fn.ranking_metrics(fn.test_scores(conditioned, items, data, conditioned=True), labels)["auc"] > 0.7
+    conditioned = ftrain.train_user_conditioned(model, data, items, cfg, seed=0, device=torch.device("cpu"))
+    assert ftrain.ranking_metrics(ftrain.test_scores(conditioned, items, data, conditioned=True), labels)["auc"] > 0.7
 
 
 # ----- evaluation -------------------------------------------------------------------------------
 def test_ranking_metrics_on_hand_checked_lists():
     labels = [np.array([1, 0, 0, 1, 0, 0, 0])]
     perfect = [np.array([7.0, 1, 2, 6, 3, 4, 5])]
-    m = fn.ranking_metrics(perfect, labels, k=2, discount="fashionnet")
+    m = ftrain.ranking_metrics(perfect, labels, k=2, discount="fashionnet")
     assert m["mean_ndcg"] == pytest.approx(1.0) and m["auc"] == 1.0 and m["top_k"] == 2.0
     assert m["ndcg_curve"].shape == (7,)
     # one positive at rank 1, the other at rank 3: paper's discount gives DCG = 1 + 1/log2(3)
     scores = [np.array([7.0, 6, 2, 5, 3, 4, 1])]
-    m = fn.ranking_metrics(scores, labels, k=2, discount="fashionnet")
+    m = ftrain.ranking_metrics(scores, labels, k=2, discount="fashionnet")
     assert m["ndcg_curve"][0] == 1.0
     assert m["ndcg_curve"][2] == pytest.approx((1 + 1 / np.log2(3)) / 2)
     assert m["top_k"] == 1.0 and m["auc"] == pytest.approx(9 / 10)
-    chance = fn.ranking_metrics(fn.chance_scores(labels), labels, k=3)
+    chance = ftrain.ranking_metrics(ftrain.chance_scores(labels), labels, k=3)
     assert chance["auc"] == 0.5 and chance["top_k"] == pytest.approx(3 * 2 / 7)
     rng = np.random.default_rng(0)
     sampled = np.mean([metrics.mean_ndcg(rng.random(7), labels[0], discount="fashionnet") for _ in range(4000)])
@@ -177,7 +177,7 @@ def test_world_ranking_data_matches_the_task_builder():
     from fashionrec.world.world import World, WorldConfig
 
     world = World.build(WorldConfig.for_profile("smoke"))
-    data = fn.world_ranking_data(world, seed=0)
+    data = fdata.world_ranking_data(world, seed=0)
     lists = tasks.ranking_lists(world, "test", seed=0)
     assert data.users == [u.user_id for u in world.users]
     for (user, outfits, labels), r in zip(data.test, lists):
@@ -230,7 +230,7 @@ def test_polyvore_u_loader_reads_the_official_layout(tmp_path):
     items = data.items()
     assert {it.category for it in items.values()} == {"top", "bottom", "shoes"}
     assert "missing images" in data.summary()
-    rd, paths = fn.polyvore_u_ranking_data(data)
+    rd, paths = fdata.polyvore_u_ranking_data(data)
     assert len(paths) == len(rd.item_ids) and rd.users == ["u0", "u1"]
     assert [len(x[1]) for x in rd.test] == [14, 14]
 
@@ -267,13 +267,13 @@ def test_paper_profile_runs_one_training_step_on_cpu(tmp_path):
     """VGG-16 (untrained here: no download) on the Polyvore-U fixture, C and A's 9-channel stack."""
     root = write_polyvore_u(tmp_path, missing=1, n_users=1)
     with pytest.warns(UserWarning):
-        data, paths = fn.polyvore_u_ranking_data(PolyvoreU.load(root))
+        data, paths = fdata.polyvore_u_ranking_data(PolyvoreU.load(root))
     cfg = fn.FashionNetConfig.for_profile("paper", pretrained=False, image_size=32, train_negatives=1,
                                           stage_one=TrainConfig(epochs=1, batch_size=2, optimizer="sgd", amp=False))
-    items = fn.ItemTable(paths=paths, image_size=32)
+    items = fdata.ItemTable(paths=paths, image_size=32)
     torch.manual_seed(0)
     model = fn.build_model("C", cfg)
-    history = fn.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
+    history = ftrain.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
     assert len(history.rows) == 1 and np.isfinite(history.rows[0]["train_loss"])
     assert items.missing > 0  # the missing shoe image was read as a white image, and counted
     del model

@@ -1,0 +1,177 @@
+"""FashionNet data (He & Hu 2018): outfits as rows of one item table, (liked, random) training pairs,
+and the item features the networks read (cached mid-level CNN maps on `standard`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from fashionrec import backbones
+from fashionrec.datasets.polyvore_u import PolyvoreU
+from fashionrec.models.fashionnet import SLOTS
+from fashionrec.world import tasks
+from fashionrec.world.records import RankingList
+from fashionrec.world.world import World
+
+
+@dataclass
+class RankingData:
+    """Outfits as (N, 3) integer rows into one item table (top, bottom, shoes), per user.
+
+    ``valid`` and ``test`` hold one (user, outfits, labels) list per user: the user's liked
+    outfits of that split plus their negatives (He & Hu: 6x as many, random combinations).
+    """
+
+    item_ids: list[str]
+    categories: np.ndarray  # (n_items,) 0 = top, 1 = bottom, 2 = shoes
+    users: list[str]
+    train: dict[str, np.ndarray]  # user -> (n, 3) liked outfits
+    valid: list[tuple[str, np.ndarray, np.ndarray]]
+    test: list[tuple[str, np.ndarray, np.ndarray]]
+
+    @staticmethod
+    def from_records(item_ids: list[str], categories: list[str], user_outfits: dict[str, dict[str, list]],
+                     valid: list[RankingList], test: list[RankingList]) -> "RankingData":
+        row = {i: k for k, i in enumerate(item_ids)}
+        cats = np.array([SLOTS.index(c) for c in categories])
+
+        def rows(outfits) -> np.ndarray:
+            return np.array([[row[i] for i in o] for o in outfits], dtype=np.int64).reshape(-1, 3)
+
+        def lists(ls: list[RankingList]) -> list:
+            return [(r.user_id, rows(r.outfits), np.array(r.labels)) for r in ls]
+        users = [u for u in user_outfits if user_outfits[u]["train"]]
+        valid, test = [r for r in valid if r.user_id in users], [r for r in test if r.user_id in users]
+        return RankingData(list(item_ids), cats, users, {u: rows(user_outfits[u]["train"]) for u in users},
+                           lists(valid), lists(test))
+
+    def subset(self, users: list[str]) -> "RankingData":
+        keep = set(users)
+        return replace(self, users=list(users), train={u: self.train[u] for u in users},
+                       valid=[x for x in self.valid if x[0] in keep], test=[x for x in self.test if x[0] in keep])
+
+    def random_outfits(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, 3) random (top, bottom, shoes) combinations: the negatives for training."""
+        return np.stack([rng.choice(np.flatnonzero(self.categories == c), n) for c in range(3)], axis=1)
+
+
+def world_ranking_data(world: World, seed: int = 0) -> RankingData:
+    """FashionWorld's users: the (top, bottom, shoes) pool their outfits come from, their liked
+    outfits, and per user a test list (``tasks.ranking_lists``, ``seed``) and a valid list (``seed + 1``)."""
+    pool = world.user_model.items
+    return RankingData.from_records([it.item_id for it in pool], [it.category for it in pool], world.user_outfits,
+                                    tasks.ranking_lists(world, "valid", seed=seed + 1),
+                                    tasks.ranking_lists(world, "test", seed=seed))
+
+
+def polyvore_u_ranking_data(dataset: PolyvoreU, negatives: str = "random") -> tuple[RankingData, list[str]]:
+    """Polyvore-U as RankingData, and each item's image path ("" where missing)."""
+    items = dataset.items()
+    ids = list(items)
+    data = RankingData.from_records(ids, [items[i].category for i in ids], dataset.user_outfits(),
+                                    dataset.ranking_lists("valid", negatives), dataset.ranking_lists("test", negatives))
+    return data, [items[i].image for i in ids]
+
+
+class PairDataset(Dataset):
+    """(liked outfit, random outfit, user index) triples: ``negatives`` fixed random negatives per positive.
+
+    Indexed by a list of pair indices (a whole batch at once: no per-pair Python work).
+    """
+
+    def __init__(self, data: RankingData, users: list[str], negatives: int, seed: int):
+        rng = np.random.default_rng(seed)
+        self.pos = torch.from_numpy(np.concatenate([data.train[u] for u in users]))  # (N, 3)
+        self.user = torch.from_numpy(np.concatenate([np.full(len(data.train[u]), data.users.index(u)) for u in users]))
+        self.neg = torch.from_numpy(data.random_outfits(len(self.pos) * negatives, rng))  # (N * negatives, 3)
+        self.negatives = negatives
+
+    def __len__(self) -> int:
+        return len(self.neg)
+
+    def __getitem__(self, ks: list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        ks = torch.as_tensor(ks)
+        p = ks // self.negatives
+        return self.pos[p], self.neg[ks], self.user[p]  # (B, 3), (B, 3), (B,)
+
+
+class ItemTable(nn.Module):
+    """Item rows -> model inputs: cached feature maps, in-memory images, or image files (missing = white).
+
+    Args:
+        features: (n_items, C, h, w) float cached maps (any trailing shape works).
+        images: (n_items, H, W, 3) uint8 images, kept as uint8 and converted per batch.
+        paths: one image file per item, "" for a missing one (counted in ``missing``).
+        image_size: side of the images read from ``paths``.
+    """
+
+    def __init__(self, features: np.ndarray | None = None, images: np.ndarray | None = None,
+                 paths: list[str] | None = None, image_size: int = 224):
+        super().__init__()
+        if sum(x is not None for x in (features, images, paths)) != 1:
+            raise ValueError("give exactly one of features, images or paths")
+        table = (torch.as_tensor(features, dtype=torch.float32) if features is not None
+                 else torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2) if images is not None
+                 else torch.zeros(0))
+        self.register_buffer("table", table, persistent=False)
+        self.paths, self.image_size, self.missing = paths, image_size, 0
+
+    def __len__(self) -> int:
+        return len(self.paths) if self.paths is not None else len(self.table)
+
+    @property
+    def dim(self) -> int:
+        """Channels of one item's input (3 for images)."""
+        return 3 if self.paths is not None else int(self.table.shape[1])
+
+    def forward(self, rows: Tensor) -> Tensor:
+        """(...,) long -> (..., C, h, w) cached maps, or (..., 3, H, W) images in [0, 1]."""
+        if self.paths is None:
+            x = self.table[rows]
+            return x.float().div_(255) if x.dtype == torch.uint8 else x
+        images = [self._image(self.paths[int(r)]) for r in rows.flatten().tolist()]
+        return torch.stack(images).to(rows.device).view(*rows.shape, 3, self.image_size, self.image_size)
+
+    def _image(self, path: str) -> Tensor:
+        if not path:
+            self.missing += 1
+            return torch.ones(3, self.image_size, self.image_size)
+        with Image.open(path) as im:
+            im = im.convert("RGB").resize((self.image_size, self.image_size), Image.BILINEAR)
+        return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float() / 255
+
+
+class MidLevelFeatures(backbones.Backbone):
+    """A backbone's stride-16 ("mid") feature map, pooled to ``grid`` x ``grid`` and flattened: the
+    frozen lower CNN layers. (B, 3, H, W) -> (B, C_mid * grid * grid).
+
+    Mid-level maps keep colour, pattern and material (what outfits are matched on) better than
+    the last, most ImageNet-specific layer; a linear probe shows it in the notebook.
+    """
+
+    def __init__(self, backbone: backbones.Backbone, grid: int = 4):
+        c = backbone.map_channels["mid"]
+        super().__init__(f"{backbone.name}-mid{grid}", c * grid * grid, backbone.pretrained, backbone.map_channels,
+                         tuple(backbone.mean.flatten().tolist()), tuple(backbone.std.flatten().tolist()),
+                         backbone.min_size)
+        self.inner, self.grid = backbone, grid
+
+    def features(self, images: Tensor) -> Tensor:
+        x = self.inner.feature_map(images, "mid")  # (B, C_mid, h, w)
+        return F.adaptive_avg_pool2d(x, self.grid).flatten(1)
+
+
+def cached_item_maps(images: np.ndarray, backbone: str = "efficientnet_lite0", grid: int = 4, device: str = "cpu",
+                     cache_dir: Path | None = None) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, C, grid, grid) mid-level maps, standardised per channel (cached on disk)."""
+    net = MidLevelFeatures(backbones.build_backbone(backbone), grid)
+    x = backbones.extract_features(net, images, device=device, cache_dir=cache_dir, progress=False)
+    x = x.reshape(len(x), -1, grid, grid)
+    return (x - x.mean(axis=(0, 2, 3), keepdims=True)) / (x.std(axis=(0, 2, 3), keepdims=True) + 1e-6)
