@@ -88,7 +88,8 @@ def test_model_shapes_and_loss_decreases(method):
     torch.manual_seed(0)
     model = bilstm.build_model(cfg, method, 12, len(data.vocab))
     batch = bilstm.collate_outfits(data.table, cfg.max_items)(data.train[:16])
-    assert batch["inputs"].shape == (int(batch["lengths"].sum()), 12)
+    ids = [i for o in data.train[:16] for i in o]
+    assert batch["inputs"].shape == (len(set(ids)), 12) and batch["index"].shape == (len(ids),)
     if method != "siamese":
         x, f = model.encode(batch["inputs"])
         assert x.shape == f.shape == (len(batch["inputs"]), 8)
@@ -102,6 +103,36 @@ def test_model_shapes_and_loss_decreases(method):
         loss.backward()
         opt.step()
     assert model.loss(batch).item() < first
+
+
+def test_batch_softmax_set_holds_each_image_once():
+    """X of Sec. 3.1 is a set: an item in two outfits of a batch is one candidate, not its own negative."""
+    data = synthetic()
+    table = data.table
+    outfits = [("i000", "i001"), ("i000", "i005")]  # i000 twice
+    batch = bilstm.collate_outfits(table, 8)(outfits)
+    assert batch["inputs"].shape[0] == 3 and batch["index"].tolist() == [0, 1, 0, 2]
+    torch.testing.assert_close(batch["inputs"][batch["index"]], table.inputs[table.rows([i for o in outfits for i in o])])
+    pool = bilstm.collate_outfits(table, 8, pool=table.item_ids)(outfits)  # softmax="pool": X = all items
+    assert pool["inputs"].shape[0] == len(table.item_ids) and pool["index"].tolist() == [0, 1, 0, 5]
+    # the loss with X = the batch equals sequence_nll computed by hand on the distinct items
+    cfg = tiny_cfg()
+    torch.manual_seed(0)
+    model = bilstm.build_model(cfg, "bilstm", 12, len(data.vocab)).eval()
+    x, _ = model.encode(batch["inputs"])
+    candidates = torch.cat([x, x.new_zeros(1, x.shape[1])])
+    rows, lengths = torch.tensor([[0, 1], [0, 2]]), torch.tensor([2, 2])
+    e_f, e_b = model.outfit_nll(candidates[rows], rows, lengths, candidates)
+    torch.testing.assert_close(model.loss(batch), e_f.mean() + e_b.mean())
+
+
+@pytest.mark.parametrize("softmax", ["batch", "pool"])
+def test_training_with_either_softmax_set(softmax):
+    data = synthetic(n_outfits=64)
+    cfg = replace(tiny_cfg(softmax=softmax), train=TrainConfig(epochs=3, batch_size=16, lr=1e-2))
+    _, history = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
+    frame = history.to_frame()
+    assert frame["train_loss"].iloc[-1] < frame["train_loss"].iloc[0]
 
 
 def test_lstm_learns_category_order_and_scores_fitb():

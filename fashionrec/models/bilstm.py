@@ -50,11 +50,12 @@ class BiLSTMConfig:
     trunk_dim: int | None = 512  # a trainable layer on frozen features (stands in for fine-tuning)
     embed_dim: int = 128  # paper: 512
     lstm_dim: int = 128  # paper: 512
-    dropout: float = 0.3  # on LSTM inputs and outputs (paper: keep probability 0.7)
-    input_dropout: float = 0.5  # on the frozen features
+    dropout: float = 0.1  # on LSTM inputs and outputs (paper: keep probability 0.7, i.e. 0.3)
+    input_dropout: float = 0.2  # on the frozen features
     margin: float = 0.2  # VSE hinge margin m
     siamese_margin: float = 0.8
-    vse_weight: float = 1.0
+    vse_weight: float = 3.0  # lambda of E_f + E_b + lambda E_e (paper: 1)
+    softmax: str = "batch"  # X in training: the batch's distinct images (paper) | "pool": all training images
     min_word_count: int = 30  # paper: words seen < 30 times dropped
     max_words: int = 16
     max_items: int = 8  # paper: first 8 items of an outfit
@@ -67,11 +68,11 @@ class BiLSTMConfig:
 def bilstm_config(profile: str = "standard", **overrides) -> BiLSTMConfig:
     """The chapter's presets: smoke = seconds (CI), standard = the book (FashionWorld), paper = GPU."""
     presets = {
-        "smoke": dict(n_seeds=1, n_fitb=200, train=TrainConfig(epochs=8, batch_size=64, lr=3e-3,
+        "smoke": dict(n_seeds=1, n_fitb=200, train=TrainConfig(epochs=6, batch_size=64, lr=3e-3,
                                                                 schedule="cosine")),
         "standard": {},
         "paper": dict(dataset="polyvore", image_size=299, backbone="inception_v3", finetune=True, trunk_dim=None,
-                      embed_dim=512, lstm_dim=512, input_dropout=0.0, n_seeds=1,
+                      embed_dim=512, lstm_dim=512, dropout=0.3, input_dropout=0.0, vse_weight=1.0, n_seeds=1,
                       train=TrainConfig(epochs=20, batch_size=10, lr=0.2, optimizer="sgd", momentum=0.0,
                                         schedule="step", step_epochs=2, step_gamma=0.5, grad_clip=5.0)),
     }
@@ -134,12 +135,28 @@ def encode_texts(texts: Sequence[str], vocab: dict[str, int], max_words: int) ->
     return out
 
 
-def collate_outfits(table: ItemTable, max_items: int) -> Callable[[list[tuple[str, ...]]], dict[str, Tensor]]:
-    """DataLoader collate: outfits -> {inputs (N, ...), tokens (N, L), lengths (B,)}, items flattened in order."""
+def collate_outfits(table: ItemTable, max_items: int, pool: Sequence[str] | None = None
+                    ) -> Callable[[list[tuple[str, ...]]], dict[str, Tensor]]:
+    """DataLoader collate: outfits -> {inputs (U, ...), tokens (U, L), index (N,), lengths (B,)}.
+
+    ``inputs``/``tokens`` hold each distinct item of the batch once (an item may be in several of
+    its outfits), ``index`` the position in them of every outfit item, outfits flattened in order.
+    These U items are the softmax set X of Sec. 3.1. With ``pool`` (item ids), the inputs are those
+    items instead, every batch (``softmax="pool"``: X = all training images)."""
+    fixed = torch.tensor(table.rows(pool)) if pool is not None else None
+    fixed_inputs = table.model_inputs(fixed) if fixed is not None else None
+
     def collate(outfits: list[tuple[str, ...]]) -> dict[str, Tensor]:
         outfits = [o[:max_items] for o in outfits]
-        rows = torch.tensor([table.row[i] for o in outfits for i in o])
-        return {"inputs": table.model_inputs(rows), "tokens": table.tokens[rows],
+        ids = [i for o in outfits for i in o]
+        if fixed is None:
+            distinct = list(dict.fromkeys(ids))  # first-seen order
+            rows = torch.tensor(table.rows(distinct))
+            inputs = table.model_inputs(rows)
+        else:
+            distinct, rows, inputs = pool, fixed, fixed_inputs
+        position = {i: k for k, i in enumerate(distinct)}
+        return {"inputs": inputs, "tokens": table.tokens[rows], "index": torch.tensor([position[i] for i in ids]),
                 "lengths": torch.tensor([len(o) for o in outfits])}
     return collate
 
@@ -268,18 +285,21 @@ class BiLSTMVSE(nn.Module):
         return e_f, e_b
 
     def loss(self, batch: dict[str, Tensor]) -> Tensor:
-        """Sec. 3.3: E_f + E_b (softmax over the mini-batch's images and the stop vector) + E_e."""
-        x, f = self.encode(batch["inputs"])  # (N, D) each
-        lengths = batch["lengths"]
+        """Sec. 3.3: E_f + E_b + lambda E_e (lambda = ``cfg.vse_weight``; the paper's sum has lambda = 1).
+        X, the softmax set of E_f and E_b, is the batch's distinct images and the stop vector (or all
+        training images with ``softmax="pool"``); the VSE's negatives are the batch's other items."""
+        x, f = self.encode(batch["inputs"])  # (U, D) each
+        index, lengths = batch["index"], batch["lengths"]  # (N,), (B,)
         total = x.new_zeros(())
         if self.use_f or self.use_b:
-            rows = _pad_rows(lengths)  # (B, T) positions in the batch
-            candidates = torch.cat([x, x.new_zeros(1, x.shape[1])])  # X = the batch's images + stop
+            rows = index[_pad_rows(lengths)]  # (B, T) positions in X
+            candidates = torch.cat([x, x.new_zeros(1, x.shape[1])])  # X + the stop vector
             e_f, e_b = self.outfit_nll(candidates[rows], rows, lengths, candidates)
             total = total + e_f.mean() + e_b.mean()
         if self.use_vse:
-            keep = batch["tokens"].ne(0).any(1)  # items with at least one known word
-            total = total + self.cfg.vse_weight * vse_loss(f[keep], self.text(batch["tokens"][keep]), self.cfg.margin)
+            items = index.unique()  # the outfits' items (all of X unless X is the training pool)
+            items = items[batch["tokens"][items].ne(0).any(1)]  # with at least one known word
+            total = total + self.cfg.vse_weight * vse_loss(f[items], self.text(batch["tokens"][items]), self.cfg.margin)
         return total
 
 
@@ -298,7 +318,7 @@ class SiameseNet(nn.Module):
     def loss(self, batch: dict[str, Tensor]) -> Tensor:
         lengths = batch["lengths"]
         outfit_of = torch.repeat_interleave(torch.arange(len(lengths), device=lengths.device), lengths)
-        return siamese_loss(self.embed(batch["inputs"]), outfit_of, self.cfg.siamese_margin)
+        return siamese_loss(self.embed(batch["inputs"])[batch["index"]], outfit_of, self.cfg.siamese_margin)
 
 
 def _pad_rows(lengths: Tensor) -> Tensor:
@@ -609,8 +629,16 @@ def train_method(cfg: BiLSTMConfig, method: str, data: OutfitTasks, seed: int, d
     generator = seed_everything(seed)
     in_dim = data.table.inputs.shape[1] if data.table.inputs is not None and data.table.inputs.dim() == 2 else 0
     model = build_model(cfg, method, in_dim, len(data.vocab))
+    pool = None
+    if cfg.softmax == "pool" and method != "siamese":
+        if data.table.inputs is None or data.table.inputs.dim() != 2:
+            raise ValueError("softmax='pool' needs cached features (finetune=False): it encodes every "
+                             "training image at each step")
+        pool = sorted({i for o in data.train for i in o[:cfg.max_items]})
+    elif cfg.softmax not in ("batch", "pool"):
+        raise ValueError(f"softmax must be 'batch' or 'pool'; got {cfg.softmax!r}")
     loader = DataLoader(data.train, batch_size=cfg.train.batch_size, shuffle=True, generator=generator,
-                        collate_fn=collate_outfits(data.table, cfg.max_items),
+                        collate_fn=collate_outfits(data.table, cfg.max_items, pool),
                         drop_last=len(data.train) > cfg.train.batch_size)
     history = fit(model, loader, loss_fn, cfg.train, device=device, run_dir=run_dir, progress=progress,
                   desc=method)
