@@ -5,7 +5,7 @@ the one-off feature pass (EfficientNet-Lite0 regions + global vector per masked 
 Synthetic features with the shapes of the ``standard`` profile; medians over a few runs.
 
     python benchmarks/bench_ch5_ctl.py               # about a minute on 2 cores
-    python benchmarks/bench_ch5_ctl.py --batch-size 512 --scene-size 96
+    python benchmarks/bench_ch5_ctl.py --batch-size 512 --scene-size 160
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import time
 import numpy as np
 import torch
 
-from fashionrec.models import ctl
+from fashionrec.models import ctl, ctl_data
+
+WIDTHS = {"early": 40, "mid": 112, "last": 1280}  # EfficientNet-Lite0's channels per level
 
 
 def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], steps: int) -> float:
@@ -27,12 +29,13 @@ def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], s
     """
     torch.manual_seed(0)
     cfg = ctl.CTLConfig.for_profile("standard")
-    model = ctl.CTL(1280, regions[0], 1280, 7, cfg.embed_dim, cfg.hidden, cfg.dropout, mode).train()
+    dim = sum(WIDTHS[level] for level in cfg.global_levels)  # the concatenated pooled levels
+    model = ctl.CTL(dim, regions[0], dim, 7, cfg.embed_dim, cfg.hidden, cfg.dropout, mode).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = ctl.make_loss(cfg.margin)
-    batch = dict(scene_global=torch.rand(batch_size, 1280), regions=torch.randn(batch_size, *regions),
-                 category=torch.randint(0, 7, (batch_size,)), positive=torch.rand(batch_size, 1280),
-                 negatives=torch.rand(batch_size, cfg.train_negatives, 1280))
+    batch = dict(scene_global=torch.rand(batch_size, dim), regions=torch.randn(batch_size, *regions),
+                 category=torch.randint(0, 7, (batch_size,)), positive=torch.rand(batch_size, dim),
+                 negatives=torch.rand(batch_size, cfg.train_negatives, dim))
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -48,14 +51,20 @@ def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], s
     return batch_size * cfg.train_negatives / statistics.median(times)
 
 
-def feature_throughput(scene_size: int, n: int = 64) -> float:
-    """Masked scenes per second through the frozen EfficientNet-Lite0 (regions + global, one pass)."""
-    backbone = ctl.make_backbone(ctl.CTLConfig.for_profile("standard"))
+def feature_throughput(scene_size: int, n: int = 128, with_regions: bool = True) -> float:
+    """Images per second through the frozen EfficientNet-Lite0 (regions + the standard global levels, one
+    pass; ``with_regions=False``: products), the median of three timed passes over ``n`` random images."""
+    cfg = ctl.CTLConfig.for_profile("standard")
+    backbone = ctl.make_backbone(cfg)
     images = np.random.default_rng(0).integers(0, 256, (n, scene_size, scene_size, 3), dtype=np.uint8)
-    ctl.backbone_maps(backbone, images[:8], progress=False)  # warm-up
-    start = time.perf_counter()
-    ctl.backbone_maps(backbone, images, batch_size=32, progress=False)
-    return n / (time.perf_counter() - start)
+    kw = dict(progress=False, with_regions=with_regions, global_levels=cfg.global_levels)
+    ctl_data.backbone_maps(backbone, images[:8], **kw)  # warm-up
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        ctl_data.backbone_maps(backbone, images, batch_size=64, **kw)
+        times.append(time.perf_counter() - start)
+    return n / statistics.median(times)
 
 
 def main() -> None:
@@ -70,7 +79,15 @@ def main() -> None:
     for mode in ctl.MODES:
         rate = head_throughput(mode, args.batch_size, (112, side, side), args.steps)
         print(f"CTL head ({mode:6s}) training: {rate:9.0f} triplets/s")
-    print(f"frozen features, {args.scene_size} px scenes: {feature_throughput(args.scene_size):9.1f} scenes/s")
+    cfg = ctl.CTLConfig.for_profile("standard")
+    scenes = {size: feature_throughput(size) for size in sorted({96, args.scene_size})}
+    for size, rate in scenes.items():
+        print(f"frozen features, {size} px scenes: {rate:9.1f} scenes/s")
+    rate = feature_throughput(cfg.product_size, with_regions=False)
+    print(f"frozen features, {cfg.product_size} px products: {rate:9.1f} products/s")
+    n_scenes, n_products = sum(cfg.n_scenes), 4000  # FashionWorld standard: every outfit, every item
+    print(f"standard profile: {n_scenes} scenes at {args.scene_size} px + {n_products} products take about "
+          f"{n_scenes / scenes[args.scene_size] + n_products / rate:.0f} s of feature extraction here")
 
 
 if __name__ == "__main__":

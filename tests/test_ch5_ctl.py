@@ -18,7 +18,7 @@ from fashionrec import config, report, train
 from fashionrec.backbones import build_backbone
 from fashionrec.config import TrainConfig
 from fashionrec.datasets import stl
-from fashionrec.models import ctl
+from fashionrec.models import ctl, ctl_data
 from fashionrec.world.world import World, WorldConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,12 +130,12 @@ def test_sample_negatives_respects_pool_and_exclusions():
     rng = np.random.default_rng(0)
     pools = {0: np.arange(10), 1: np.arange(10, 13)}
     pos = np.array([0, 10])
-    out = ctl.sample_negatives(pos, [{0, 1}, {10}], pools, np.array([0, 1]), n=5, rng=rng)
+    out = ctl_data.sample_negatives(pos, [{0, 1}, {10}], pools, np.array([0, 1]), n=5, rng=rng)
     assert out.shape == (2, 5)
     assert set(out[0]) <= set(range(2, 10)) and len(set(out[0])) == 5  # without replacement
     assert set(out[1]) <= {11, 12}  # only two options: drawn with replacement
     with pytest.raises(ValueError, match="no negative"):
-        ctl.sample_negatives(np.array([0]), [{0}], {0: np.array([0])}, np.array([0]), 1, rng)
+        ctl_data.sample_negatives(np.array([0]), [{0}], {0: np.array([0])}, np.array([0]), 1, rng)
 
 
 # ----- cached features ---------------------------------------------------------------------------
@@ -143,17 +143,62 @@ def test_backbone_maps_match_feature_map_and_cache(tmp_path):
     torch.manual_seed(0)
     backbone = build_backbone("efficientnet_lite0").eval()
     images = np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
-    regions, glob = ctl.backbone_maps(backbone, images, batch_size=2, cache_dir=tmp_path, progress=False)
+    regions, glob = ctl_data.backbone_maps(backbone, images, batch_size=2, cache_dir=tmp_path, progress=False)
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
     with torch.no_grad():
         mid, last = backbone.feature_map(x, "mid"), backbone.features(x)
     assert regions.shape == (5, 112, 4, 4) and regions.dtype == np.float16 and glob.shape == (5, 1280)
     assert np.allclose(regions, mid.numpy(), atol=2e-2, rtol=1e-2)
     assert np.allclose(glob, last.numpy(), atol=1e-4)
-    again = ctl.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False)
+    again = ctl_data.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False)
     assert isinstance(again[0], np.memmap) and np.array_equal(again[1], glob)
-    none, only = ctl.backbone_maps(backbone, images, progress=False, with_regions=False)
+    none, only = ctl_data.backbone_maps(backbone, images, progress=False, with_regions=False)
     assert none is None and np.allclose(only, glob, atol=1e-5)
+
+
+def test_backbone_maps_concatenates_pooled_levels(tmp_path):
+    """global_levels=("early", "mid", "last"): the pooled stride-8 and stride-16 maps, then the last pool."""
+    torch.manual_seed(0)
+    backbone = build_backbone("efficientnet_lite0").eval()
+    images = np.random.default_rng(1).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    levels = ("early", "mid", "last")
+    regions, glob = ctl_data.backbone_maps(backbone, images, progress=False, global_levels=levels)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    caught = []
+    hook = ctl_data.level_module(backbone, "early").register_forward_hook(lambda m, i, o: caught.append(o))
+    with torch.no_grad():
+        last, mid = backbone.features(x), backbone.feature_map(x, "mid")
+    hook.remove()
+    early = caught[0]
+    assert early.shape[1:] == (40, 8, 8)  # stride 8
+    expected = torch.cat([early.mean((2, 3)), mid.mean((2, 3)), last], dim=1).numpy()
+    assert glob.shape == (3, 40 + 112 + 1280) and np.allclose(glob, expected, atol=1e-4)
+    assert np.allclose(regions, mid.numpy(), atol=2e-2, rtol=1e-2)
+    cached = ctl_data.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False, global_levels=levels)[1]
+    plain = ctl_data.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False)[1]
+    assert cached.shape[1] == 1432 and plain.shape[1] == 1280  # the levels are part of the cache key
+    with pytest.raises(ValueError, match="level"):
+        ctl_data.level_module(backbone, "last")
+
+
+def test_standardization_uses_training_statistics():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    scene, product = rng.normal(3, 2, (50, 6)), rng.normal(-1, 5, (40, 4))
+    region = rng.normal(1, 3, (50, 2, 3, 3)).astype(np.float16)
+    model = ctl.CTL(6, 2, 4, n_categories=1, embed_dim=3, hidden=5, dropout=0.0)
+    model.set_standardization(scene, product, region)
+    assert np.allclose(model.scene_mean.numpy(), scene.mean(0), atol=1e-5)
+    assert np.allclose(model.scene_std.numpy(), scene.std(0) + 1e-3, atol=1e-4)
+    assert np.allclose(model.region_mean.numpy(), region.astype(np.float64).mean((0, 2, 3)), atol=1e-4)
+    assert np.allclose(model.product_std.numpy(), product.std(0) + 1e-3, atol=1e-4)
+    plain = ctl.CTL(6, 2, 4, n_categories=1, embed_dim=3, hidden=5, dropout=0.0)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.endswith(("_mean", "_std"))},
+                          strict=False)
+    x = torch.from_numpy(product[:3]).float()
+    z = (x - model.product_mean) / model.product_std
+    assert torch.allclose(model.embed_product(x), plain.embed_product(z), atol=1e-5)
+    assert "scene_mean" in model.state_dict()  # saved with the checkpoint
 
 
 # ----- FashionWorld data, the oracle and a short training run ------------------------------------
@@ -164,7 +209,7 @@ def tiny(tmp_path_factory):
     cfg = replace(ctl.CTLConfig.for_profile("smoke"), backbone="small_cnn", pretrained=False,
                   n_scenes=(60, 20, 30), n_negatives=5, train=TrainConfig(epochs=1, batch_size=32))
     torch.manual_seed(0)
-    data = ctl.fashionworld_data(world, cfg, ctl.make_backbone(cfg), progress=False)
+    data = ctl_data.fashionworld_data(world, cfg, ctl.make_backbone(cfg), progress=False)
     return world, cfg, data
 
 
@@ -173,13 +218,13 @@ def test_fashionworld_triplets_negatives_and_shapes(tiny):
     test = data.splits["test"]
     n = len(test.triplets)
     assert 0 < n <= 30 and test.regions.shape[:2] == (n, 128) and test.candidates.shape == (n, 5)
-    assert data.products.shape == (len(data.product_ids), 256)
+    assert data.products.shape == (len(data.product_ids), 64 + 128 + 256)  # early + mid + last pooled
     for t, scene, row, trn in zip(test.triplets, data.scenes["test"], test.candidates, test.train_negatives):
         pos = world.items[t.positive]
         assert t.positive in scene.item_ids and t.negative not in scene.item_ids
-        assert ctl.negative_key(world.items[t.negative]) == ctl.negative_key(pos)
+        assert ctl_data.negative_key(world.items[t.negative]) == ctl_data.negative_key(pos)
         assert all(world.items[data.product_ids[c]].category == pos.category for c in row)
-        assert all(ctl.negative_key(world.items[data.product_ids[c]]) == ctl.negative_key(pos) for c in trn)
+        assert all(ctl_data.negative_key(world.items[data.product_ids[c]]) == ctl_data.negative_key(pos) for c in trn)
         assert not {data.product_ids[c] for c in row} & set(scene.item_ids)
     image = data.scene_image("test", 0)
     assert image.shape == (64, 64, 3) and (image == 127).all(-1).any()  # the masked box is grey
@@ -187,7 +232,7 @@ def test_fashionworld_triplets_negatives_and_shapes(tiny):
 
 def test_fashionworld_oracle_beats_chance_and_training_runs(tiny, tmp_path):
     world, cfg, data = tiny
-    oracle = ctl.fashionworld_oracle(world, data)
+    oracle = ctl_data.fashionworld_oracle(world, data)
     assert oracle["accuracy"] > 0.6 and oracle["hit@1"] > ctl.chance(cfg.n_negatives)["hit@1"]
     gen = config.seed_everything(0)
     model = ctl.build_model(data, cfg)
@@ -210,6 +255,8 @@ def test_config_profiles():
     smoke, standard, paper = (ctl.CTLConfig.for_profile(p) for p in ("smoke", "standard", "paper"))
     assert smoke.chapter == standard.chapter == "ctl" and smoke.seeds == 1 and standard.seeds >= 3
     assert standard.backbone == "efficientnet_lite0" and standard.pretrained
+    assert standard.global_levels == ("early", "mid", "last") and standard.standardize
+    assert paper.global_levels == ("last",) and paper.region_level == "mid" and not paper.standardize
     assert paper.backbone == "resnet50" and paper.scene_size == 224
     assert ctl.CTLConfig.for_profile("smoke", seed=3).seed == 3
     with pytest.raises(ValueError, match="profile"):
@@ -333,7 +380,7 @@ def test_paper_profile_runs_one_training_step_on_a_fixture(tmp_path):
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing is missing in this fixture
-        data = ctl.load_data(cfg, ctl.make_backbone(cfg), cache_dir=tmp_path / "cache", progress=False)
+        data = ctl_data.load_data(cfg, ctl.make_backbone(cfg), cache_dir=tmp_path / "cache", progress=False)
     train_split = data.splits["train"]
     assert train_split.regions.shape[1:] == (1024, 14, 14) and data.products.shape[1] == 2048
     model = ctl.build_model(data, cfg)
