@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 
 from fashionrec import config, metrics, plots, report
-from fashionrec.models import bilstm
+from fashionrec.models import bilstm, bilstm_generate
 
 cfg = bilstm.bilstm_config(profile, dataset=dataset, data_root=data_root, device=device, seed=seed)
 run_dir = report.start_run(cfg, device)
@@ -363,20 +363,20 @@ several = [(by_cat["top"][rng.integers(len(by_cat["top"]))], by_cat["shoes"][rng
            for _ in range(2)] if {"top", "shoes"} <= set(by_cat) else []
 demos = []  # (label, query items, outfit)
 for q in one:
-    demos.append(("(a) one image", (q,), bilstm.generate_outfit(model, data.table, data.gallery, [q], emb, dev)))
+    demos.append(("(a) one image", (q,), bilstm_generate.generate_outfit(model, data.table, data.gallery, [q], emb, dev)))
 for qs in several:
-    demos.append(("(b) two images", qs, bilstm.generate_outfit(model, data.table, data.gallery, qs, emb, dev)))
+    demos.append(("(b) two images", qs, bilstm_generate.generate_outfit(model, data.table, data.gallery, qs, emb, dev)))
 for q, word in zip(one, words):
-    base = bilstm.generate_outfit(model, data.table, data.gallery, [q], emb, dev)
-    v = bilstm.text_vector(model, word, data.vocab, cfg.max_words)
+    base = bilstm_generate.generate_outfit(model, data.table, data.gallery, [q], emb, dev)
+    v = bilstm_generate.text_vector(model, word, data.vocab, cfg.max_words)
     demos.append((f"(c) image + '{word}'", (q,),
-                  bilstm.edit_with_text(model, data.table, data.gallery, base, [q], v, emb)))
+                  bilstm_generate.edit_with_text(model, data.table, data.gallery, base, [q], v, emb)))
 for word in words[-2:]:
-    v = bilstm.text_vector(model, word, data.vocab, cfg.max_words)
-    seed_item = bilstm.nearest_to_text(model, data.gallery, v, emb)
-    base = bilstm.generate_outfit(model, data.table, data.gallery, [seed_item], emb, dev)
+    v = bilstm_generate.text_vector(model, word, data.vocab, cfg.max_words)
+    seed_item = bilstm_generate.nearest_to_text(model, data.gallery, v, emb)
+    base = bilstm_generate.generate_outfit(model, data.table, data.gallery, [seed_item], emb, dev)
     demos.append((f"(d) text '{word}'", (),
-                  bilstm.edit_with_text(model, data.table, data.gallery, base, [], v, emb)))
+                  bilstm_generate.edit_with_text(model, data.table, data.gallery, base, [], v, emb)))
 
 # %% [markdown]
 # The text edits are only as good as the VSE. How well does it read text? For each query word, the
@@ -388,7 +388,7 @@ if data.world is not None:
     hits = {}
     for word in ("red", "black", "floral", "striped", "leather", "denim", "office"):
         if word in data.vocab:
-            top = (f_norm @ bilstm.text_vector(model, word, data.vocab, cfg.max_words)).topk(20).indices.tolist()
+            top = (f_norm @ bilstm_generate.text_vector(model, word, data.vocab, cfg.max_words)).topk(20).indices.tolist()
             hits[word] = np.mean([word in items[data.gallery[k]].text.split() for k in top])
     text_precision = pd.Series(hits, name="precision@20")
     report.record("ch1_vse_precision20", float(text_precision.mean()))
@@ -425,9 +425,9 @@ if data.world is not None:
 # %%
 if data.world is not None:
     starts = rng.choice(data.gallery, size=min(100, len(data.gallery)), replace=False)
-    generated = [bilstm.generate_outfit(model, data.table, data.gallery, [q], emb, dev) for q in starts]
+    generated = [bilstm_generate.generate_outfit(model, data.table, data.gallery, [q], emb, dev) for q in starts]
     generated += [outfit for _, _, outfit in demos]
-    check = bilstm.generation_check(data.world, generated, "test", seed=cfg.seed)
+    check = bilstm_generate.generation_check(data.world, generated, "test", seed=cfg.seed)
     report.record("ch1_gen_beats_random", check["beats_random"])
     report.record("ch1_gen_valid", check["valid"])
     assert check["repeated_category"] == 0, "a generated outfit repeats a category"

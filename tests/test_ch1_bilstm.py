@@ -18,7 +18,7 @@ from fashionrec.config import TrainConfig
 from fashionrec.datasets import polyvore as pv
 from fashionrec.datasets.files import read_categories
 from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
-from fashionrec.models import bilstm
+from fashionrec.models import bilstm, bilstm_generate
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -155,14 +155,14 @@ def test_generated_outfits_keep_category_order():
     model, _ = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
     emb = bilstm.embed_items(model, data.table, data.gallery)
     for seeds in (["i001"], ["i000", "i003"]):
-        outfit = bilstm.generate_outfit(model, data.table, data.gallery, seeds, emb)
+        outfit = bilstm_generate.generate_outfit(model, data.table, data.gallery, seeds, emb)
         ranks = data.table.ranks[data.table.rows(outfit)]
         assert set(seeds) <= set(outfit) and list(ranks) == sorted(set(ranks))  # order, no repeats
-    v = bilstm.text_vector(model, "red shirt", data.vocab)
-    edited = bilstm.edit_with_text(model, data.table, data.gallery, outfit, ["i000"], v, emb)
+    v = bilstm_generate.text_vector(model, "red shirt", data.vocab)
+    edited = bilstm_generate.edit_with_text(model, data.table, data.gallery, outfit, ["i000"], v, emb)
     assert edited[0] == "i000" and list(data.table.ranks[data.table.rows(edited)]) == list(ranks)
     with pytest.raises(ValueError, match="vocabulary"):
-        bilstm.text_vector(model, "unknownword", data.vocab)
+        bilstm_generate.text_vector(model, "unknownword", data.vocab)
 
 
 def test_generation_check_on_true_outfits():
@@ -170,11 +170,11 @@ def test_generation_check_on_true_outfits():
 
     world = World.build(WorldConfig.for_profile("smoke"))
     real = [o.item_ids for o in world.outfits["test"][:40]]
-    check = bilstm.generation_check(world, real, "test")
+    check = bilstm_generate.generation_check(world, real, "test")
     assert check["repeated_category"] == 0 or check["valid"] == 1.0
     assert check["valid"] == 1.0 and check["beats_random"] > 0.7
     broken = [o[:-1] + o[:1] for o in real]  # a repeated first category, out of order
-    assert bilstm.generation_check(world, broken, "test")["valid"] < 0.5
+    assert bilstm_generate.generation_check(world, broken, "test")["valid"] < 0.5
 
 
 def test_vocabulary_rule_and_tokenizer():
