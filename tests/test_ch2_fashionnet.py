@@ -249,17 +249,17 @@ def test_polyvore_u_errors_name_the_file(tmp_path):
     (root / "tuples_630" / "tuples_val_nega").unlink()
     with pytest.raises(FileNotFoundError, match="tuples_val_nega"):
         PolyvoreU.load(root)
-    root = write_polyvore_u(tmp_path / "b", missing=0)
-    (root / "tuples_630" / "tuples_train_posi").write_text("user,top,shoe\n0,1,2\n")
-    with pytest.raises(ValueError, match="tuples_train_posi.*header"):
-        PolyvoreU.load(root)
-    root = write_polyvore_u(tmp_path / "c", missing=0)
-    (root / "tuples_630" / "tuples_test_posi").write_text("user,top,bottom,shoe\n0,1,99,2\n")
-    with pytest.raises(ValueError, match="tuples_test_posi, line 2: bottom index 99"):
-        PolyvoreU.load(root)
-    root = write_polyvore_u(tmp_path / "d", missing=0)
-    (root / "tuples_630" / "tuples_test_posi").write_text("user,top,bottom,shoe\n0,1,x,2\n")
-    with pytest.raises(ValueError, match="line 2"):
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("tuples_train_posi", "user,top,shoe\n0,1,2\n", "tuples_train_posi.*header"),
+    ("tuples_test_posi", "user,top,bottom,shoe\n0,1,99,2\n", "tuples_test_posi, line 2: bottom index 99"),
+    ("tuples_test_posi", "user,top,bottom,shoe\n0,1,x,2\n", "line 2"),
+])
+def test_polyvore_u_malformed_file_is_named(tmp_path, name, text, message):
+    root = write_polyvore_u(tmp_path, missing=0)
+    (root / "tuples_630" / name).write_text(text)
+    with pytest.raises(ValueError, match=message):
         PolyvoreU.load(root)
 
 
