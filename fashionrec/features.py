@@ -23,8 +23,6 @@ from skimage.feature import corner_harris, corner_peaks, hog
 from skimage.measure import label
 from tqdm.auto import tqdm
 
-BLOCKS = ("hog", "harris", "color_hist", "ccv")
-
 
 def hog_features(gray: np.ndarray, cell: int = 8) -> np.ndarray:
     """HOG of a (H, W) grey image in [0, 1]: 9 orientations, ``cell`` px cells, 2x2-cell blocks."""

@@ -61,11 +61,6 @@ def start_run(config: Any, device: str = "cpu", root: Path | None = None) -> Pat
     return path
 
 
-def current_run() -> Path:
-    """The folder of the run started last in this process."""
-    if _current is None:
-        raise RuntimeError("no run started: call report.start_run(cfg) first")
-    return _current
 
 
 def record(key: str, value: Any, display: bool = False) -> None:

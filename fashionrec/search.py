@@ -206,10 +206,6 @@ def oracle_scores(v_rel: np.ndarray, t_rel: np.ndarray, relevant: np.ndarray) ->
     return 2.0 * relevant + t_rel + 0.25 * v_rel
 
 
-def summarize(v: np.ndarray, t: np.ndarray) -> dict[str, float]:
-    """Mean V- and T-nDCG over queries and MM-nDCG = sqrt(V * T) of the means (``metrics.mm_ndcg``)."""
-    v_mean, t_mean = float(np.mean(v)), float(np.mean(t))
-    return {"V-nDCG": v_mean, "T-nDCG": t_mean, "MM-nDCG": float(metrics.mm_ndcg(v_mean, t_mean))}
 
 
 def evaluate(search: MultimodalSearch, queries: Sequence, item_ids: Sequence[str], judge: np.ndarray,

@@ -264,9 +264,9 @@ def test_loader_on_official_fixture(tmp_path):
 
 
 def test_loader_errors_name_the_file(tmp_path):
+    _write_fixture(tmp_path / "a")
+    (tmp_path / "a" / df.ITEM_LIST).unlink()
     with pytest.raises(FileNotFoundError, match="list_item_consumer2shop.txt"):
-        _write_fixture(tmp_path / "a")
-        (tmp_path / "a" / df.ITEM_LIST).unlink()
         df.load_deepfashion_c2s(tmp_path / "a")
     _write_fixture(tmp_path / "b")
     bad = tmp_path / "b" / df.BBOX_LIST

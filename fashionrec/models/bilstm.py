@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from fashionrec.backbones import Backbone, build_backbone
 from fashionrec.config import TrainConfig
 from fashionrec.datasets.polyvore import tokenize
+from fashionrec.world import tasks
 
 # variant -> which loss terms it trains (forward LSTM, backward LSTM, VSE); scores use the same LSTMs
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {
@@ -392,14 +393,12 @@ def score_outfits(model: nn.Module, table: ItemTable, outfits: Sequence[tuple[st
     return torch.cat(scores).float().cpu().numpy()
 
 
-def fill(context: tuple[str | None, ...], candidate: str) -> tuple[str, ...]:
-    return tuple(candidate if i is None else i for i in context)
 
 
 def fitb_scores(model: nn.Module, table: ItemTable, questions: Sequence, gallery: Sequence[str],
                 device: torch.device | str = "cpu") -> np.ndarray:
     """(Q, C): the score of each completed outfit; FITB picks the argmax (= the lowest Bi-LSTM loss)."""
-    outfits = [fill(q.context, c) for q in questions for c in q.candidates]
+    outfits = [tasks.fill(q.context, c) for q in questions for c in q.candidates]
     return score_outfits(model, table, outfits, gallery, device).reshape(len(questions), -1)
 
 

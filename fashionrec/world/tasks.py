@@ -132,14 +132,13 @@ def c2s_attribute_oracle(world: World, photos: list[ConsumerPhoto], gallery: lis
         it = world.items[i]
         return it.subcategory, frozenset(it.colors), it.pattern, it.material
     gal = {i: attrs(i) for i in gallery}
-    by_cat = {c: [i for i in gallery if c2s_category(world, i.split("-la")[0]) == c] for c in C2S_CATEGORIES}
+    by_cat = {c: [i for i in gallery if c2s_category(world, i) == c] for c in C2S_CATEGORIES}
     hits = np.zeros((len(photos), len(ks)))
     for q, p in enumerate(photos):
         true = gal[p.item_id]
         agree = np.array([sum(a == b for a, b in zip(true, gal[i])) for i in by_cat[p.category]])
-        better = int((agree > 4).sum())  # nothing beats a full match; count the ties
-        ties = int((agree == 4).sum())
-        hits[q] = np.clip((np.asarray(ks) - better) / ties, 0, 1)
+        ties = int((agree == len(true)).sum())  # nothing beats a full match: the true item ties with these
+        hits[q] = np.clip(np.asarray(ks) / ties, 0, 1)
     return hits.mean(axis=0)
 
 
