@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         if kind == "ivf":
             nlist = args.nlist or int(2 ** round(np.log2(4 * np.sqrt(args.n))))
-            index = search.ivf_index(gallery, nlist, seed=args.seed)
+            index = search.VectorIndex.build(gallery, "ip", kind="ivf", nlist=nlist, seed=args.seed,
+                                             train_size=100_000)
             memory = (args.n * (args.dim * 4 + 8) + nlist * args.dim * 4) / 2**30
             kind, knob, settings = f"ivf (nlist={nlist})", "nprobe", [int(v) for v in args.nprobe.split(",")]
         elif kind == "hnsw":

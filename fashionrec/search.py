@@ -280,23 +280,6 @@ class ScalableSearch:
         return out_s, out_i
 
 
-def ivf_index(vectors: np.ndarray, nlist: int, nprobe: int = 16, train_size: int = 100_000, seed: int = 0,
-              metric: str = "ip") -> VectorIndex:
-    """An IVF-Flat ``VectorIndex`` whose k-means is trained on a random ``train_size`` sample (training
-    on all 1.5 M vectors would take far longer and change little). ``vectors`` should be
-    L2-normalised for cosine search with ``metric="ip"``."""
-    import faiss
-
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    sample = x[np.sort(rng.choice(len(x), size=min(train_size, len(x)), replace=False))]
-    faiss_metric = faiss.METRIC_INNER_PRODUCT if metric in ("ip", "cosine") else faiss.METRIC_L2
-    index = faiss.IndexIVFFlat(faiss.IndexFlat(x.shape[1], faiss_metric), x.shape[1], nlist, faiss_metric)
-    index.cp.seed = seed
-    index.train(sample)
-    index.add(x)
-    index.nprobe = nprobe
-    return VectorIndex(index, metric, "ivf")
 
 
 def exact_soft_search(gallery: np.ndarray, word_probs: np.ndarray, queries: np.ndarray,

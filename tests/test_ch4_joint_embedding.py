@@ -204,7 +204,7 @@ def test_scalable_search_equals_exact_when_it_sees_everything():
     full = search.ScalableSearch(VectorIndex.build(gallery, "cosine"), probs, candidates=300)
     _, ids = full.search(queries, wanted, unwanted, k=10)
     assert search.recall_at_k(ids, exact, k=10) == 1.0
-    ivf = search.ivf_index(search.normalize(gallery), nlist=8, nprobe=8, train_size=300)
+    ivf = VectorIndex.build(search.normalize(gallery), "ip", kind="ivf", nlist=8, nprobe=8, train_size=300)
     _, ids = ivf.search(search.normalize(queries), 10)
     _, flat = VectorIndex.build(gallery, "cosine").search(queries, 10)
     assert search.recall_at_k(ids, flat, k=10) == 1.0  # every cell probed: exact

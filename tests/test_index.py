@@ -42,6 +42,14 @@ def test_approximate_recall(data, kind):
     assert recall > 0.8
 
 
+def test_ivf_trained_on_a_sample_is_exact_when_every_cell_is_probed(data):
+    gallery, queries = data
+    index = VectorIndex.build(gallery, "l2", kind="ivf", nlist=8, nprobe=8, train_size=100)
+    _, exact = VectorIndex.build(gallery, "l2").search(queries, 10)
+    np.testing.assert_array_equal(index.search(queries, 10)[1], exact)
+    assert len(index) == len(gallery)
+
+
 def test_bad_arguments():
     x = np.zeros((10, 4), np.float32)
     with pytest.raises(ValueError, match="metric"):
