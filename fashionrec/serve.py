@@ -29,9 +29,10 @@ from fastapi.responses import Response
 from PIL import Image, UnidentifiedImageError
 from scipy.special import expit
 
-from fashionrec.backbones import build_backbone, images_to_tensor
+from fashionrec.backbones import build_backbone
+from fashionrec.datasets.deepfashion_c2s import square_resize
 from fashionrec.index import VectorIndex
-from fashionrec.models.c2s import load_siamese, siamese_vectors
+from fashionrec.models.c2s import cnn_features, load_siamese, siamese_vectors
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -82,13 +83,6 @@ def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int
         raise HTTPException(400, f"corrupt image: the {image.format} data cannot be decoded ({err})") from None
 
 
-def square_resize(image: np.ndarray, size: int) -> np.ndarray:
-    """Pad an (H, W, 3) image to a square (white), then resize it to (size, size, 3)."""
-    h, w = image.shape[:2]
-    side = max(h, w)
-    canvas = np.full((side, side, 3), 255, np.uint8)
-    canvas[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = image
-    return np.array(Image.fromarray(canvas).resize((size, size), Image.BILINEAR))
 
 
 class Searcher:
@@ -125,12 +119,9 @@ class Searcher:
     @torch.inference_mode()
     def embed(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 photo -> (1, E) vector of the Siamese network."""
-        x = images_to_tensor(square_resize(image, self.config["image_size"])[None])  # (1, 3, S, S)
-        size = self.config["cnn_size"]
-        if x.shape[-1] != size:
-            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True).clamp_(0, 1)
-        features = self.backbone.features(x.to(self.device))  # (1, D)
-        return self.model.embed(features).cpu().numpy()
+        photo = square_resize(Image.fromarray(image), self.config["image_size"])[None]  # (1, S, S, 3)
+        features = cnn_features(self.backbone, photo, self.config["cnn_size"], self.device)  # (1, D)
+        return self.model.embed(torch.from_numpy(features).to(self.device)).cpu().numpy()
 
     def search(self, image: np.ndarray, k: int, category: str | None = None) -> list[dict]:
         """Top-k gallery items for a photo: rank, id, category, p(same item) and L1 distance."""

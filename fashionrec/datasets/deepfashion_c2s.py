@@ -227,6 +227,15 @@ def load_deepfashion_c2s(root: Path | str, pairs_csv: Path | str | None = None,
     return data
 
 
+def square_resize(image: Image.Image, size: int, fill: int = 255) -> np.ndarray:
+    """Pad an image to a centred square with ``fill``, then resize it (bilinear): uint8 (size, size, 3).
+    The one preprocessing of chapter 3's photos, in training and in the REST service."""
+    side = max(image.size)
+    square = Image.new("RGB", (side, side), (fill,) * 3)
+    square.paste(image, ((side - image.size[0]) // 2, (side - image.size[1]) // 2))
+    return np.array(square.resize((size, size), Image.BILINEAR))
+
+
 def load_crops(photos: list[ConsumerPhoto], size: int, fill: int = 255) -> np.ndarray:
     """Crop each photo to its box, pad it to a square with ``fill`` and resize: uint8 (N, size, size, 3)."""
     out = np.empty((len(photos), size, size, 3), np.uint8)
@@ -237,8 +246,5 @@ def load_crops(photos: list[ConsumerPhoto], size: int, fill: int = 255) -> np.nd
             x0, y0, x1, y1 = p.box or (0.0, 0.0, 1.0, 1.0)
             crop = im.crop((int(x0 * w), int(y0 * h), max(int(x0 * w) + 1, round(x1 * w)),
                             max(int(y0 * h) + 1, round(y1 * h))))
-        side = max(crop.size)
-        square = Image.new("RGB", (side, side), (fill,) * 3)
-        square.paste(crop, ((side - crop.size[0]) // 2, (side - crop.size[1]) // 2))
-        out[k] = np.asarray(square.resize((size, size), Image.BILINEAR))
+        out[k] = square_resize(crop, size, fill)
     return out
