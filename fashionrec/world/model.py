@@ -68,7 +68,8 @@ class OutfitModel:
         )
         self.by_cat = [np.flatnonzero(self.cat == c) for c in range(len(CATEGORIES))]
         self.log_pi = np.full(len(STYLES), -np.log(len(STYLES)))
-        # the noisy-outfit model's slot odds: the styles' average
+        # each style's slot odds, and the noisy-outfit model's: the styles' average (built once: hot loops use them)
+        self.style_slots = _SlotOdds.per_style()
         self.rand_slots = _SlotOdds.average()
 
     # ----- one step -------------------------------------------------------------------------
@@ -128,7 +129,7 @@ class OutfitModel:
         slots = self.slots_of(seq)
         if slots is None:
             return np.full(len(STYLES), -np.inf)
-        lp = _SlotOdds.per_style().log_prob(slots) if slot_odds else np.zeros(len(STYLES))
+        lp = self.style_slots.log_prob(slots) if slot_odds else np.zeros(len(STYLES))
         for k, j in enumerate(seq):
             cand, logp = self.step_log_probs(slots[k], list(seq[:k]), extra)
             lp = lp + logp[:, np.searchsorted(cand, j)]
@@ -154,7 +155,7 @@ class OutfitModel:
                slots: list[int] | None = None, extra: np.ndarray | None = None) -> list[int]:
         """Draw one outfit from ``style`` (None = the noisy-outfit model), as pool indices."""
         if slots is None:
-            odds = _SlotOdds.average() if style is None else _SlotOdds.per_style()
+            odds = self.rand_slots if style is None else self.style_slots
             slots = odds.sample(rng, 0 if style is None else style)
         seq: list[int] = []
         for slot in slots:
