@@ -272,6 +272,6 @@ report.record("world_best_single_attribute_compat", max(r[3] for r in rows if "o
 #   (scene, positive, negative) triplets {glue:text}`world_ctl_oracle:.3f` (what the paper calls AUC).
 # - Random FITB negatives make the task much easier than type-matched ones
 #   ({glue:text}`world_fitb_random_oracle:.3f` vs {glue:text}`world_fitb_type_oracle:.3f` for the oracle),
-#   the same gap Han et al. saw on Polyvore (68.6 % vs 64.9 %, see chapter 1).
+#   the same gap Han et al. saw on Polyvore (68.6 %, V, vs 64.9 %, V2; see chapter 1).
 # - No single attribute solves the world: the best one reaches a compatibility AUC of
 #   {glue:text}`world_best_single_attribute_compat:.3f`, against the oracle's {glue:text}`world_compat_oracle:.3f`.

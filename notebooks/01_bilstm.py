@@ -512,15 +512,15 @@ print(findings.to_string())
 #
 # - **Sequence models beat pairwise ones**: the Bi-LSTMs are far ahead of the Siamese network and
 #   the VSE on FITB with either kind of negatives, and ahead on AUC, as in the paper. The Siamese
-#   network's AUC ({glue:text}`ch1_siamese_auc:.3f`) comes closest, as in the paper (0.85 vs 0.90).
+#   network's AUC ({glue:text}`ch1_siamese_auc:.3f`) comes closest, as in the paper (0.85 vs 0.90, V).
 # - **The VSE alone is no compatibility model**: about chance on FITB with random negatives
 #   ({glue:text}`ch1_vse_fitb_random:.3f`; paper 29.2 %). It prefers candidates that look like the
 #   rest of the outfit, which with random negatives is often a second item of a category it has.
 # - **Random negatives make FITB easy**: {glue:text}`ch1_fitb_random:.3f` against
 #   {glue:text}`ch1_fitb_type:.3f` with type-matched negatives, a larger gap than the paper's
-#   68.6 % vs 64.9 %: in FashionWorld the category order is a strict rule.
+#   68.6 % (V) vs 64.9 % (V2): in FashionWorld the category order is a strict rule.
 # - **The VSE term does not earn accuracy here**: Bi-LSTM + VSE and Bi-LSTM without it differ by
-#   less than our bar on both metrics, even with the VSE weighed up (paper: +1.9 points FITB, +0.01
+#   less than our bar on both metrics, even with the VSE weighed up (paper, from Table 1, V: +1.9 points FITB, +0.01
 #   AUC). Its use here is the multimodal queries of the generation section.
 # - **Two directions vs one**: the Bi-LSTM beats the forward-only model on FITB and the backward-only
 #   model on AUC; against the other one-way model the difference is below our bar. The paper's

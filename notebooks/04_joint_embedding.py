@@ -17,8 +17,8 @@
 # Sadeh, Hiranandani, Laftchiev, Tang, Raman & Sheeley, *Joint Visual-Textual Embedding for
 # Multimodal Style Search* (arXiv 1906.06620, 2019). A shopper shows an image and adds text:
 # words they want (w⁺) and words they do not want (w⁻). The paper learns one space for images
-# and catalog texts from noisy shop data (0.5 M items), extracts visual attributes from images
-# without extra labels, and compares three search methods on a 1.5 M-item catalog. No code was
+# and catalog texts from noisy shop data (0.5 M items, V2), extracts visual attributes from images
+# without extra labels, and compares three search methods on a 1.5 M-item catalog (V2). No code was
 # published; everything below is our implementation from the paper's description, on
 # FashionWorld (chapter 0) by default. Quotes from the paper's notes are paraphrased.
 
