@@ -27,7 +27,6 @@ from fashionrec.models import ctl, ctl_data
 from fashionrec.world.world import World, WorldConfig
 
 LEVELS = ("early", "mid", "last")
-WIDTHS = {"early": 40, "mid": 112, "last": 1280}  # EfficientNet-Lite0's channels per level
 
 
 def probe(features: np.ndarray, labels: np.ndarray, train: np.ndarray) -> float:
@@ -48,7 +47,8 @@ def main() -> None:
     cfg = ctl.CTLConfig.for_profile("standard", product_size=args.product_size)
     ids = sorted(i for pool in world.pools.values() for i in pool)  # the order of ctl_data.fashionworld_data
     start = time.perf_counter()
-    _, feats = ctl_data.backbone_maps(ctl.make_backbone(cfg), world.images(ids, size=cfg.product_size),
+    backbone = ctl.make_backbone(cfg)
+    _, feats = ctl_data.backbone_maps(backbone, world.images(ids, size=cfg.product_size),
                                       cache_dir=Path(world.cache_dir) / "features", with_regions=False,
                                       cache_key=f"fashionworld-{world.cfg.key()}-products-{cfg.product_size}",
                                       global_levels=LEVELS, progress=False)
@@ -59,7 +59,7 @@ def main() -> None:
                "pattern": [world.items[i].pattern for i in ids],
                "material": [world.items[i].material for i in ids],
                "sub-category": [world.items[i].subcategory for i in ids]}
-    edges = np.cumsum([0] + [WIDTHS[lv] for lv in LEVELS])
+    edges = np.cumsum([0] + [backbone.map_channels[lv] for lv in LEVELS])
     columns = {lv: slice(a, b) for lv, a, b in zip(LEVELS, edges[:-1], edges[1:])}
     columns["early + mid + last"] = slice(0, edges[-1])
     print(f"{'level':20s}" + "".join(f"{t:>14s}" for t in targets))

@@ -5,8 +5,10 @@ Every chapter turns item images into vectors, and the papers use different CNNs 
 every encoder here is a :class:`Backbone`:
 
 - ``features(images)``: (B, 3, H, W) floats in [0, 1] -> (B, dim), the last hidden layer;
-- ``feature_map(images, level)``: (B, C, h, w), ``"mid"`` (about stride 16) or ``"last"``
-  (stride 32, the map that ``features`` pools).
+- ``feature_map(images, level)``: (B, C, h, w) at ``"early"`` (about stride 8), ``"mid"`` (about
+  stride 16) or ``"last"`` (stride 32, the map that ``features`` pools);
+- ``feature_maps(images, levels)``: several of them from one forward pass (Complete the Look reads
+  a region map and pooled vectors of the same image).
 
 Callers always pass images in [0, 1]: each backbone normalises internally (ImageNet mean/std for
 torchvision models; EfficientNet-Lite's edge-model mean 127 / std 128, which is what its weights
@@ -18,15 +20,15 @@ pretrained by default and works offline. torchvision weights are read from the t
 they are missing and cannot be downloaded, :func:`build_backbone` says where to put them.
 
 ======================  =====  ==============  ==========  =========  ===================
-name                    dim    mid map         last map    min. size  weights by default
-======================  =====  ==============  ==========  =========  ===================
-``small_cnn``           256    128, /8         256, /16    16 px      none (from scratch)
-``resnet18``            512    256, /16        512, /32    32 px      random
-``resnet50``            2048   1024, /16       2048, /32   32 px      random
-``vgg16``, ``vgg19``    4096   512, /16        512, /32    32 px      random
-``inception_v3``        2048   768, Mixed_6e   2048        75 px      random
-``efficientnet_lite0``  1280   112, /16        1280, /32   32 px      shipped ImageNet
-======================  =====  ==============  ==========  =========  ===================
+name                    dim    early map      mid map         last map    min. size  weights by default
+======================  =====  =============  ==============  ==========  =========  ===================
+``small_cnn``           256    64, /4         128, /8         256, /16    16 px      none (from scratch)
+``resnet18``            512    128, /8        256, /16        512, /32    32 px      random
+``resnet50``            2048   512, /8        1024, /16       2048, /32   32 px      random
+``vgg16``, ``vgg19``    4096   256, /8        512, /16        512, /32    32 px      random
+``inception_v3``        2048   288, Mixed_5d  768, Mixed_6e   2048        75 px      random
+``efficientnet_lite0``  1280   40, /8         112, /16        1280, /32   32 px      shipped ImageNet
+======================  =====  =============  ==============  ==========  =========  ===================
 
 (channels, then stride; ``small_cnn`` channels scale with ``width``.)
 """
@@ -57,7 +59,7 @@ EDGE_STD = (128.0 / 255,) * 3
 INCEPTION_MEAN = (0.5,) * 3
 INCEPTION_STD = (0.5,) * 3
 
-LEVELS = ("mid", "last")
+LEVELS = ("early", "mid", "last")  # shallow to deep
 
 
 class Backbone(nn.Module):
@@ -67,7 +69,7 @@ class Backbone(nn.Module):
         name: registry name (see :data:`BACKBONES`).
         dim: size of the vector that ``features`` returns.
         pretrained: whether ImageNet weights were loaded.
-        map_channels: channels of the ``"mid"`` and ``"last"`` feature maps.
+        map_channels: channels of the ``"early"``, ``"mid"`` and ``"last"`` feature maps.
         min_size: smallest image side the network accepts.
     """
 
@@ -94,30 +96,44 @@ class Backbone(nn.Module):
                              f"got {tuple(images.shape[-2:])}")
         return (images - self.mean) / self.std
 
+    def feature_maps(self, images: Tensor, levels: tuple[str, ...] | set[str]) -> dict[str, Tensor]:
+        """(B, 3, H, W) in [0, 1] -> {level: (B, C, h, w)} for each of ``levels``, in one forward pass
+        that stops at the deepest level asked for."""
+        unknown = set(levels) - set(LEVELS)
+        if unknown or not levels:
+            raise ValueError(f"levels must be some of {LEVELS}; got {sorted(levels)!r}")
+        return self._maps(self.normalize(images), tuple(lv for lv in LEVELS if lv in levels))
+
     def feature_map(self, images: Tensor, level: str = "last") -> Tensor:
-        """(B, 3, H, W) in [0, 1] -> (B, C, h, w); ``level`` is ``"mid"`` or ``"last"``."""
-        if level not in LEVELS:
-            raise ValueError(f"level must be one of {LEVELS}; got {level!r}")
-        return self._maps(self.normalize(images), level)
+        """(B, 3, H, W) in [0, 1] -> (B, C, h, w) at ``level`` (``"early"``, ``"mid"`` or ``"last"``)."""
+        return self.feature_maps(images, (level,))[level]
+
+    def pool(self, last_map: Tensor) -> Tensor:
+        """The last map (B, C, h, w) -> the vector ``features`` returns (B, dim): a global average pool."""
+        return last_map.mean(dim=(2, 3))
 
     def features(self, images: Tensor) -> Tensor:
-        """(B, 3, H, W) in [0, 1] -> (B, dim): global average pool of the last map."""
-        return self.feature_map(images, "last").mean(dim=(2, 3))
+        """(B, 3, H, W) in [0, 1] -> (B, dim): ``pool`` of the last map."""
+        return self.pool(self.feature_map(images, "last"))
 
     def forward(self, images: Tensor) -> Tensor:
         return self.features(images)
 
-    def _maps(self, x: Tensor, level: str) -> Tensor:  # x is normalised
+    def _maps(self, x: Tensor, levels: tuple[str, ...]) -> dict[str, Tensor]:  # x is normalised
         raise NotImplementedError
 
 
-def _run(x: Tensor, layers: list[nn.Module], mid_after: int, level: str) -> Tensor:
-    """Apply ``layers`` in order; stop after index ``mid_after`` when ``level == "mid"``."""
-    for i, layer in enumerate(layers):
+def _run(x: Tensor, layers: list[nn.Module], taps: dict[str, int], levels: tuple[str, ...]) -> dict[str, Tensor]:
+    """Apply ``layers`` in order, keeping the output of layer ``taps[level]`` for each of ``levels``;
+    stop after the deepest one (``"last"`` is the last layer)."""
+    taps = {**taps, "last": len(layers) - 1}
+    keep = {taps[lv]: lv for lv in levels}
+    out = {}
+    for i, layer in enumerate(layers[:max(keep) + 1]):
         x = layer(x)
-        if level == "mid" and i == mid_after:
-            return x
-    return x
+        if i in keep:
+            out[keep[i]] = x
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,7 +145,7 @@ class SmallCNN(Backbone):
 
     def __init__(self, width: int = 32):
         chans = [width * m for m in (1, 2, 4, 8)]
-        super().__init__("small_cnn", chans[-1], False, {"mid": chans[2], "last": chans[3]},
+        super().__init__("small_cnn", chans[-1], False, {"early": chans[1], "mid": chans[2], "last": chans[3]},
                          IMAGENET_MEAN, IMAGENET_STD, min_size=16)
         blocks, c_in = [], 3
         for c_out in chans:
@@ -139,8 +155,8 @@ class SmallCNN(Backbone):
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
 
-    def _maps(self, x: Tensor, level: str) -> Tensor:
-        return _run(x, list(self.blocks), mid_after=2, level=level)
+    def _maps(self, x: Tensor, levels: tuple[str, ...]) -> dict[str, Tensor]:
+        return _run(x, list(self.blocks), {"early": 1, "mid": 2}, levels)
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,50 +204,50 @@ def _torchvision_model(name: str, pretrained: bool, **kw) -> nn.Module:
 
 
 class ResNetBackbone(Backbone):
-    """ResNet-18/50: ``features`` = avgpool output; mid map = layer3, last map = layer4."""
+    """ResNet-18/50: ``features`` = avgpool output; early map = layer2, mid = layer3, last = layer4."""
 
     def __init__(self, name: str, pretrained: bool = False):
         model = _torchvision_model(name, pretrained)
         last = model.fc.in_features
-        super().__init__(name, last, pretrained, {"mid": last // 2, "last": last},
+        super().__init__(name, last, pretrained, {"early": last // 4, "mid": last // 2, "last": last},
                          IMAGENET_MEAN, IMAGENET_STD, min_size=32)
         model.fc = nn.Identity()
         self.model = model
 
-    def _maps(self, x: Tensor, level: str) -> Tensor:
+    def _maps(self, x: Tensor, levels: tuple[str, ...]) -> dict[str, Tensor]:
         m = self.model
         layers = [m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4]
-        return _run(x, layers, mid_after=6, level=level)
+        return _run(x, layers, {"early": 5, "mid": 6}, levels)
 
 
 class VGGBackbone(Backbone):
     """VGG-16/19: ``features`` = 4096-d penultimate FC output (classifier minus its last layer).
 
-    Mid map = output of the 4th conv block (after pool4, 512 ch, stride 16); last map = output of
+    Early map = after pool3 (256 ch, stride 8); mid map = output of the 4th conv block (after pool4,
+    512 ch, stride 16); last map = output of
     ``features`` (after pool5, stride 32). Works from 32 px (pool5 is then 1x1, and the
     adaptive average pool repeats it to the 7x7 that the classifier expects).
     """
 
     def __init__(self, name: str, pretrained: bool = False):
         model = _torchvision_model(name, pretrained)
-        super().__init__(name, 4096, pretrained, {"mid": 512, "last": 512},
+        super().__init__(name, 4096, pretrained, {"early": 256, "mid": 512, "last": 512},
                          IMAGENET_MEAN, IMAGENET_STD, min_size=32)
         model.classifier = model.classifier[:-1]  # Linear-ReLU-Dropout-Linear-ReLU-Dropout
         self.model = model
         pools = [i for i, m in enumerate(model.features) if isinstance(m, nn.MaxPool2d)]
-        self._mid_after = pools[3]
+        self._taps = {"early": pools[2], "mid": pools[3]}
 
-    def _maps(self, x: Tensor, level: str) -> Tensor:
-        return _run(x, list(self.model.features), mid_after=self._mid_after, level=level)
+    def _maps(self, x: Tensor, levels: tuple[str, ...]) -> dict[str, Tensor]:
+        return _run(x, list(self.model.features), self._taps, levels)
 
-    def features(self, images: Tensor) -> Tensor:
-        x = self.feature_map(images, "last")           # (B, 512, h, w)
-        x = torch.flatten(self.model.avgpool(x), 1)    # (B, 512 * 7 * 7)
-        return self.model.classifier(x)                # (B, 4096)
+    def pool(self, last_map: Tensor) -> Tensor:
+        x = torch.flatten(self.model.avgpool(last_map), 1)  # (B, 512 * 7 * 7)
+        return self.model.classifier(x)                     # (B, 4096)
 
 
 class InceptionBackbone(Backbone):
-    """Inception-v3 (aux_logits off): ``features`` = 2048-d pool; mid map = Mixed_6e.
+    """Inception-v3 (aux_logits off): ``features`` = 2048-d pool; early map = Mixed_5d, mid = Mixed_6e.
 
     Needs images of at least 75 px a side (smaller ones fail inside the stem); it was designed
     for 299 px.
@@ -246,15 +262,16 @@ class InceptionBackbone(Backbone):
         if not pretrained:   # torchvision refuses these two with weights (it loads AuxLogits too)
             kw.update(aux_logits=False, init_weights=True)
         model = _torchvision_model("inception_v3", pretrained, **kw)
-        super().__init__("inception_v3", 2048, pretrained, {"mid": 768, "last": 2048},
+        super().__init__("inception_v3", 2048, pretrained, {"early": 288, "mid": 768, "last": 2048},
                          INCEPTION_MEAN, INCEPTION_STD, min_size=75)
         model.aux_logits, model.AuxLogits = False, None
         model.fc = nn.Identity()
         self.model = model
 
-    def _maps(self, x: Tensor, level: str) -> Tensor:
+    def _maps(self, x: Tensor, levels: tuple[str, ...]) -> dict[str, Tensor]:
         layers = [getattr(self.model, n) for n in self._LAYERS]
-        return _run(x, layers, mid_after=self._LAYERS.index("Mixed_6e"), level=level)
+        return _run(x, layers, {"early": self._LAYERS.index("Mixed_5d"), "mid": self._LAYERS.index("Mixed_6e")},
+                    levels)
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,14 +297,15 @@ class EfficientNetLite0Backbone(Backbone):
     """EfficientNet-Lite0 (Tan & Le 2019, edge variant: ReLU6, no squeeze-excitation).
 
     ``features`` = 1280-d pool of the head conv; mid map = output of the last block before the
-    final downsampling (112 ch, stride 16). Built with dynamic TF-"SAME" padding so any input
+    final downsampling (112 ch, stride 16); early map = the same before the downsampling preceding
+    it (40 ch, stride 8). Built with dynamic TF-"SAME" padding so any input
     size pads correctly (the package's default pads for 224 px only).
     """
 
     def __init__(self, pretrained: bool = True):
         from efficientnet_lite_pytorch import EfficientNet
 
-        super().__init__("efficientnet_lite0", 1280, pretrained, {"mid": 112, "last": 1280},
+        super().__init__("efficientnet_lite0", 1280, pretrained, {"early": 40, "mid": 112, "last": 1280},
                          EDGE_MEAN, EDGE_STD, min_size=32)
         model = EfficientNet.from_name("efficientnet-lite0", image_size=None)
         if pretrained:
@@ -295,19 +313,20 @@ class EfficientNetLite0Backbone(Backbone):
                                weights_only=True)
             model.load_state_dict(state, strict=True)
         self.model = model
-        strides = [b._depthwise_conv.stride[0] for b in model._blocks]
-        last_down = max(i for i, s in enumerate(strides) if s == 2)
-        self._mid_after = last_down - 1
+        downs = [i for i, b in enumerate(model._blocks) if b._depthwise_conv.stride[0] == 2]
+        self._taps = {"early": downs[-2] - 1, "mid": downs[-1] - 1}  # the block before a downsampling
 
-    def _maps(self, x: Tensor, level: str) -> Tensor:
-        m = self.model
+    def _maps(self, x: Tensor, levels: tuple[str, ...]) -> dict[str, Tensor]:
+        m, out = self.model, {}
         x = m._swish(m._bn0(m._conv_stem(x)))
         rate = m._global_params.drop_connect_rate or 0.0   # only used in training mode
         for i, block in enumerate(m._blocks):
             x = block(x, drop_connect_rate=rate * i / len(m._blocks))
-            if level == "mid" and i == self._mid_after:
-                return x
-        return m._swish(m._bn1(m._conv_head(x)))
+            out.update({lv: x for lv in levels if self._taps.get(lv) == i})
+            if len(out) == len(levels):
+                return out
+        out["last"] = m._swish(m._bn1(m._conv_head(x)))
+        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +387,7 @@ def _image_size(images: np.ndarray | Tensor) -> tuple[int, int]:
                      f"got {images.dtype} {tuple(images.shape)}")
 
 
-def _to_batch(images: np.ndarray | Tensor, device: torch.device) -> Tensor:
+def to_batch(images: np.ndarray | Tensor, device: torch.device) -> Tensor:
     """A slice of the input -> float (B, 3, H, W) in [0, 1] on ``device``."""
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.ascontiguousarray(images))
@@ -378,7 +397,7 @@ def _to_batch(images: np.ndarray | Tensor, device: torch.device) -> Tensor:
     return images.float()
 
 
-def _digest_array(images: np.ndarray | Tensor) -> str:
+def digest_array(images: np.ndarray | Tensor) -> str:
     """blake2b of the array's bytes, dtype and shape."""
     arr = images.detach().cpu().numpy() if isinstance(images, Tensor) else images
     arr = np.ascontiguousarray(arr)
@@ -387,7 +406,7 @@ def _digest_array(images: np.ndarray | Tensor) -> str:
     return h.hexdigest()
 
 
-def _digest_weights(backbone: Backbone) -> str:
+def digest_weights(backbone: Backbone) -> str:
     """blake2b of the state dict, so a trained or re-initialised backbone gets its own cache."""
     h = hashlib.blake2b(digest_size=16)
     for key, value in backbone.state_dict().items():
@@ -405,10 +424,10 @@ def feature_cache_path(backbone: Backbone, images: np.ndarray | Tensor, cache_di
     None, the image bytes themselves.
     """
     height, width = _image_size(images)
-    data = f"key:{cache_key}" if cache_key is not None else f"bytes:{_digest_array(images)}"
+    data = f"key:{cache_key}" if cache_key is not None else f"bytes:{digest_array(images)}"
     parts = ["v1", backbone.name, f"pretrained={backbone.pretrained}", f"dim={backbone.dim}",
              f"size={height}x{width}", f"n={len(images)}", data,
-             f"weights:{_digest_weights(backbone)}"]
+             f"weights:{digest_weights(backbone)}"]
     digest = hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
     return Path(cache_dir) / f"{backbone.name}-{height}x{width}-{digest}.npy"
 
@@ -468,7 +487,7 @@ def extract_features(backbone: Backbone, images: np.ndarray | Tensor, batch_size
             starts = range(0, len(images), batch_size)
             for start in tqdm(starts, desc=f"features ({backbone.name})", unit="batch",
                               disable=not progress):
-                batch = _to_batch(images[start:start + batch_size], dev)   # (B, 3, H, W)
+                batch = to_batch(images[start:start + batch_size], dev)   # (B, 3, H, W)
                 out[start:start + len(batch)] = backbone.features(batch).float().cpu().numpy()
     finally:
         backbone.to(old_device).train(was_training)

@@ -20,15 +20,15 @@ from fashionrec.backbones import (
     torchvision_weights_path,
 )
 
-# name: (dim, mid channels, last channels, test image size)
+# name: (dim, early channels, mid channels, last channels, test image size)
 EXPECTED = {
-    "small_cnn": (256, 128, 256, 32),
-    "resnet18": (512, 256, 512, 32),
-    "resnet50": (2048, 1024, 2048, 32),
-    "vgg16": (4096, 512, 512, 32),
-    "vgg19": (4096, 512, 512, 32),
-    "inception_v3": (2048, 768, 2048, 75),
-    "efficientnet_lite0": (1280, 112, 1280, 32),
+    "small_cnn": (256, 64, 128, 256, 32),
+    "resnet18": (512, 128, 256, 512, 32),
+    "resnet50": (2048, 512, 1024, 2048, 32),
+    "vgg16": (4096, 256, 512, 512, 32),
+    "vgg19": (4096, 256, 512, 512, 32),
+    "inception_v3": (2048, 288, 768, 2048, 75),
+    "efficientnet_lite0": (1280, 40, 112, 1280, 32),
 }
 
 
@@ -52,21 +52,25 @@ def test_registry_covers_expected_names():
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_backbone_builds_and_gives_documented_shapes(name):
-    dim, mid_c, last_c, size = EXPECTED[name]
+    dim, early_c, mid_c, last_c, size = EXPECTED[name]
     torch.manual_seed(0)
     model = build_backbone(name, pretrained=False).eval()
     assert model.name == name and model.dim == dim and not model.pretrained
-    assert model.map_channels == {"mid": mid_c, "last": last_c}
+    assert model.map_channels == {"early": early_c, "mid": mid_c, "last": last_c}
     images = torch.rand(2, 3, size, size)
     with torch.inference_mode():
         feats = model.features(images)
-        mid = model.feature_map(images, "mid")
-        last = model.feature_map(images, "last")
+        early, mid, last = (model.feature_map(images, lv) for lv in ("early", "mid", "last"))
+        together = model.feature_maps(images, {"early", "mid", "last"})  # one forward pass
     assert feats.shape == (2, dim)
     assert torch.isfinite(feats).all()
+    assert early.ndim == 4 and early.shape[:2] == (2, early_c)
     assert mid.ndim == 4 and mid.shape[:2] == (2, mid_c)
     assert last.ndim == 4 and last.shape[:2] == (2, last_c)
-    assert mid.shape[-1] >= last.shape[-1]   # mid is the finer map
+    assert early.shape[-1] >= mid.shape[-1] >= last.shape[-1]   # shallow to deep: finer to coarser
+    for level, alone in (("early", early), ("mid", mid), ("last", last)):
+        torch.testing.assert_close(together[level], alone)
+    torch.testing.assert_close(model.pool(last), feats)
     too_small = model.min_size - 1             # documented minimum (75 px for Inception-v3)
     assert model.min_size == (75 if name == "inception_v3" else 16 if name == "small_cnn" else 32)
     with pytest.raises(ValueError, match=f"at least {model.min_size} px"):
@@ -75,7 +79,7 @@ def test_backbone_builds_and_gives_documented_shapes(name):
 
 def test_small_cnn_width_is_configurable_and_trainable():
     model = build_backbone("small_cnn", width=8)
-    assert model.dim == 64 and model.map_channels == {"mid": 32, "last": 64}
+    assert model.dim == 64 and model.map_channels == {"early": 16, "mid": 32, "last": 64}
     feats = model.features(torch.rand(4, 3, 16, 16))
     assert feats.shape == (4, 64)
     feats.sum().backward()

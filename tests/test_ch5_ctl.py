@@ -164,12 +164,8 @@ def test_backbone_maps_concatenates_pooled_levels(tmp_path):
     levels = ("early", "mid", "last")
     regions, glob = ctl_data.backbone_maps(backbone, images, progress=False, global_levels=levels)
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
-    caught = []
-    hook = ctl_data.level_module(backbone, "early").register_forward_hook(lambda m, i, o: caught.append(o))
     with torch.no_grad():
-        last, mid = backbone.features(x), backbone.feature_map(x, "mid")
-    hook.remove()
-    early = caught[0]
+        last, mid, early = backbone.features(x), backbone.feature_map(x, "mid"), backbone.feature_map(x, "early")
     assert early.shape[1:] == (40, 8, 8)  # stride 8
     expected = torch.cat([early.mean((2, 3)), mid.mean((2, 3)), last], dim=1).numpy()
     assert glob.shape == (3, 40 + 112 + 1280) and np.allclose(glob, expected, atol=1e-4)
@@ -177,8 +173,8 @@ def test_backbone_maps_concatenates_pooled_levels(tmp_path):
     cached = ctl_data.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False, global_levels=levels)[1]
     plain = ctl_data.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False)[1]
     assert cached.shape[1] == 1432 and plain.shape[1] == 1280  # the levels are part of the cache key
-    with pytest.raises(ValueError, match="level"):
-        ctl_data.level_module(backbone, "last")
+    with pytest.raises(ValueError, match="levels must be"):
+        ctl_data.backbone_maps(backbone, images, progress=False, region_level="block4")
 
 
 def test_standardization_uses_training_statistics():

@@ -21,36 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.special import logsumexp
-from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from fashionrec.backbones import Backbone
+from fashionrec.backbones import Backbone, digest_array, digest_weights, to_batch
 from fashionrec.config import select_device
 from fashionrec.models.ctl import CTLConfig, evaluate
 from fashionrec.world.records import CTLTriplet, Scene
 
 
 # ----- frozen features: regions and global vector in one pass, cached ------------------------------
-def level_module(backbone: Backbone, level: str) -> nn.Module:
-    """The layer whose output is the backbone's ``level`` map: ``"early"`` (stride 8) or ``"mid"`` (stride 16).
-
-    ``"mid"`` is ``backbone.feature_map(level="mid")``: EfficientNet-Lite0's last block before the final
-    downsampling, ResNet's block 3. ``"early"`` is the block before the downsampling preceding it
-    (EfficientNet-Lite0: 40 channels; ResNet: block 2), whose pooled map still tells colours apart.
-    """
-    if level not in ("early", "mid"):
-        raise ValueError(f"level must be 'early', 'mid' or 'last'; got {level!r}")
-    if backbone.name == "efficientnet_lite0":
-        blocks = backbone.model._blocks
-        downs = [i for i, b in enumerate(blocks) if b._depthwise_conv.stride[0] == 2]
-        return blocks[backbone._mid_after if level == "mid" else downs[-2] - 1]
-    if backbone.name in ("resnet18", "resnet50"):
-        return backbone.model.layer3 if level == "mid" else backbone.model.layer2
-    if backbone.name == "small_cnn":
-        return backbone.blocks[2 if level == "mid" else 1]
-    raise ValueError(f"backbone_maps does not know the {level!r} layer of {backbone.name!r}")
-
-
 def backbone_maps(backbone: Backbone, images: np.ndarray | Sequence, batch_size: int = 64,
                   device: str | torch.device = "cpu", cache_dir: Path | str | None = None,
                   cache_key: str | None = None, progress: bool = True, with_regions: bool = True,
@@ -59,9 +38,9 @@ def backbone_maps(backbone: Backbone, images: np.ndarray | Sequence, batch_size:
     """Region maps and global vectors of every image, in one forward pass per batch.
 
     The regions are the ``region_level`` map; the global vector concatenates the average-pooled maps of
-    ``global_levels`` (``"last"`` = ``backbone.features``, the paper's block-4 pool). Hooks catch the
-    intermediate maps on the way to the last one. With ``cache_dir``, both are saved as ``.npy`` files
-    and later opened memory-mapped, so a real dataset's maps need not fit in memory.
+    ``global_levels`` (``"last"`` = ``backbone.features``, the paper's block-4 pool), all from
+    ``backbone.feature_maps``. With ``cache_dir``, both are saved as ``.npy`` files and later opened
+    memory-mapped, so a real dataset's maps need not fit in memory.
 
     Args:
         backbone: frozen encoder, run in eval mode.
@@ -81,16 +60,10 @@ def backbone_maps(backbone: Backbone, images: np.ndarray | Sequence, batch_size:
         if cache_key is None:
             if not isinstance(images, np.ndarray):
                 raise ValueError("backbone_maps: streamed images need a cache_key")
-            cache_key = "bytes:" + hashlib.blake2b(np.ascontiguousarray(images).reshape(-1).view(np.uint8),
-                                                   digest_size=16).hexdigest()
-        weights = hashlib.blake2b(digest_size=8)
-        for key, value in backbone.state_dict().items():
-            weights.update(key.encode())
-            weights.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
-        levels = "" if global_levels == ("last",) else f"|g={','.join(global_levels)}"
-        levels += "" if region_level == "mid" else f"|r={region_level}"
-        tag = hashlib.blake2b(f"v2|{backbone.name}|{cache_key}|n={len(images)}|{weights.hexdigest()}{levels}".encode(),
-                              digest_size=10).hexdigest()
+            cache_key = "bytes:" + digest_array(images)
+        level_tag = f"g={','.join(global_levels)}|r={region_level}"
+        tag = hashlib.blake2b(f"v3|{backbone.name}|{cache_key}|n={len(images)}|{digest_weights(backbone)}|{level_tag}"
+                              .encode(), digest_size=10).hexdigest()
         paths = [Path(cache_dir) / f"ctl-{backbone.name}-{tag}-{part}.npy" for part in ("regions", "global")]
         if not with_regions:
             paths[0] = None
@@ -98,30 +71,21 @@ def backbone_maps(backbone: Backbone, images: np.ndarray | Sequence, batch_size:
             return _load(paths[0]), _load(paths[1])
     dev = select_device(device) if isinstance(device, str) else torch.device(device)
     backbone = backbone.to(dev).eval()
-    taps = {lv for lv in global_levels if lv != "last"} | ({region_level} if with_regions else set())
-    caught: dict[str, Tensor] = {}
-    hooks = [level_module(backbone, lv).register_forward_hook(lambda m, i, o, lv=lv: caught.__setitem__(lv, o))
-             for lv in sorted(taps)]
+    levels = set(global_levels) | ({region_level} if with_regions else set())
     regions = glob = None
-    try:
-        with torch.inference_mode():
-            for start in tqdm(range(0, len(images), batch_size), desc=f"scene maps ({backbone.name})",
-                              disable=not progress):
-                batch = np.asarray(images[start:start + batch_size])
-                x = torch.from_numpy(np.ascontiguousarray(batch)).to(dev).permute(0, 3, 1, 2).float() / 255
-                caught.clear()
-                caught["last"] = backbone.features(x)  # (B, D_last); hooks fill the other levels (B, C, h, w)
-                g = torch.cat([caught[lv].mean((2, 3)) if lv != "last" else caught[lv] for lv in global_levels],
-                              dim=1)  # (B, D)
-                r = caught[region_level] if with_regions else None  # (B, C, h, w)
-                if glob is None:  # first batch: allocate (on disk when caching)
-                    regions, glob, tmp = _allocate(len(images), None if r is None else r.shape[1:], g.shape[1], paths)
-                if r is not None:
-                    regions[start:start + len(x)] = r.half().cpu().numpy()
-                glob[start:start + len(x)] = g.float().cpu().numpy()
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(images), batch_size), desc=f"scene maps ({backbone.name})",
+                          disable=not progress):
+            x = to_batch(np.asarray(images[start:start + batch_size]), dev)  # (B, 3, H, W) in [0, 1]
+            maps = backbone.feature_maps(x, levels)  # level -> (B, C, h, w)
+            g = torch.cat([backbone.pool(maps[lv]) if lv == "last" else maps[lv].mean((2, 3))
+                           for lv in global_levels], dim=1)  # (B, D)
+            r = maps[region_level] if with_regions else None  # (B, C, h, w)
+            if glob is None:  # first batch: allocate (on disk when caching)
+                regions, glob, tmp = _allocate(len(images), None if r is None else r.shape[1:], g.shape[1], paths)
+            if r is not None:
+                regions[start:start + len(x)] = r.half().cpu().numpy()
+            glob[start:start + len(x)] = g.float().cpu().numpy()
     if paths is None:
         return regions, glob
     for array in (regions, glob):
@@ -132,6 +96,8 @@ def backbone_maps(backbone: Backbone, images: np.ndarray | Sequence, batch_size:
         if p is not None:
             os.replace(t, p)
     return _load(paths[0]), _load(paths[1])
+
+
 def _allocate(n: int, region_shape: tuple | None, dim: int, paths: list | None):
     """Output arrays: memory-mapped temporary .npy files beside ``paths`` (renamed when done), or in memory."""
     tmp = [p and p.with_suffix(f".{os.getpid()}.tmp") for p in paths] if paths is not None else [None, None]

@@ -202,10 +202,7 @@ class StackedChannels(nn.Module):
 
     def forward(self, stacked: Tensor) -> Tensor:
         x = torch.cat([self.backbone.normalize(stacked[:, 3 * k:3 * k + 3]) for k in range(3)], 1)  # (B, 9, H, W)
-        x = self.backbone._maps(x, "last")
-        if isinstance(self.backbone, backbones.VGGBackbone):
-            return self.backbone.model.classifier(torch.flatten(self.backbone.model.avgpool(x), 1))  # (B, 4096)
-        return x.mean(dim=(2, 3))
+        return self.backbone.pool(self.backbone._maps(x, ("last",))["last"])  # (B, dim)
 
 
 def build_model(arch: str, cfg: FashionNetConfig, in_dim: int = 0, n_users: int = 0) -> FashionNet:
