@@ -95,6 +95,11 @@ print(f"test list per user: {np.mean([len(y) for y in labels]):.1f} outfits, "
 print(f"item input: {tuple(items.table.shape[1:]) if len(items.table) else ('image', cfg.image_size)}")
 
 # %%
+report.record("ch2_n_users", len(data.users))
+report.record("ch2_test_liked_per_user", float(np.mean([y.sum() for y in labels])))
+report.record("ch2_test_random_per_user", float(np.mean([len(y) - y.sum() for y in labels])))
+
+# %%
 if world is not None:
     user = world.users[0]
     liked = world.user_outfits[user.user_id]["train"][:4]

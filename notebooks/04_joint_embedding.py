@@ -370,6 +370,10 @@ for method in ROWS:
         report.record(f"ch4_{short}_{key}", float(summary.loc[method, col]))
     report.record(f"ch4_mm_std_{key}", float(spread.loc[method, "MM-nDCG"]))
 report.record("ch4_vocab_size", len(vocab))
+report.record("ch4_n_seeds", len(cfg.seeds))
+report.record("ch4_n_test_items", len(data.items["test"]))
+report.record("ch4_n_test_queries", len(data.queries["test"]))
+report.record("ch4_k", cfg.k)
 for method in ("arithmetic", "combined"):
     report.record(f"ch4_alpha_{method}", float(np.mean([weights["MBMR", s, method] for s in cfg.seeds])))
 

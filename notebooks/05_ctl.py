@@ -265,6 +265,9 @@ raw_near_chance = bool(abs(mean.loc["raw features", "accuracy"] - 0.5) < 0.05)
 report.record("ch5_full_beats_global_every_seed", full_beats_global)
 report.record("ch5_full_beats_local_every_seed", full_beats_local)
 report.record("ch5_raw_near_chance", raw_near_chance)
+report.record("ch5_n_seeds", cfg.seeds)
+report.record("ch5_scene_size", cfg.scene_size)
+report.record("ch5_n_negatives", int(test.candidates.shape[1]))
 if world is not None:
     report.record("ch5_full_progress", metrics.progress_ratio(mean.loc["CTL full", "accuracy"], 0.5, oracle_acc))
     report.record("ch5_full_auc_progress", metrics.progress_ratio(mean.loc["CTL full", "auc"], 0.5,

@@ -119,7 +119,6 @@ def _load(path: Path | None) -> np.ndarray | None:
     return None if path is None else np.load(path, mmap_mode="r")
 
 
-
 # ----- the data the model sees ---------------------------------------------------------------------
 @dataclass
 class CTLSplit:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fashionrec import metrics
 from fashionrec.backbones import Backbone
 from fashionrec.config import RunConfig, TrainConfig
 
@@ -242,6 +243,4 @@ def retrieval_recall(f_queries: np.ndarray, f_gallery: np.ndarray, k: int = 10) 
     (image -> text or text -> image retrieval; ties pessimistic)."""
     q = f_queries / np.maximum(np.linalg.norm(f_queries, axis=1, keepdims=True), 1e-12)
     g = f_gallery / np.maximum(np.linalg.norm(f_gallery, axis=1, keepdims=True), 1e-12)
-    s = q @ g.T  # (N, N)
-    own = s.diagonal()
-    return float(np.mean((s >= own[:, None]).sum(axis=1) - 1 < k))
+    return metrics.topk_accuracy(q @ g.T, np.arange(len(q)), k, higher_is_better=True)  # (N, N) cosines
