@@ -44,8 +44,9 @@ def main() -> None:
         run = replace(cfg.train, epochs=max(1, int(round(cfg.train.epochs * n_all / n))))  # equal steps
         for mode in args.modes:
             start = time.perf_counter()
+            generator = config.seed_everything(args.seed)  # as the notebook: seed, then build the model
             model = ctl.build_model(part, cfg, mode)
-            train.fit(model, ctl.train_loader(part, run.batch_size, config.seed_everything(args.seed)),
+            train.fit(model, ctl.train_loader(part, run.batch_size, generator),
                       ctl.make_loss(cfg.margin), run, valid_fn=lambda m: ctl.valid_accuracy(m, part, "valid"),
                       progress=False)
             r = ctl.evaluate_model(model, part, "test")
