@@ -595,16 +595,20 @@ Markdown("\n".join(lines))
 #   not values.
 # - **Two-stage training** is the paper's central claim: starting from the general model and
 #   fine-tuning per user (C stage one {glue:text}`ch2_c_stage_one_ndcg:.3f`, partial
-#   {glue:text}`ch2_c_partial_ndcg:.3f`) beats training each user from scratch (C direct
-#   {glue:text}`ch2_c_direct_ndcg:.3f`): a user's few dozen liked outfits are far too few to learn
-#   what makes an outfit, but enough to adjust a model that already knows.
-# - **Whole vs partial**: He & Hu find whole fine-tuning better by a little, at a much higher cost. Here the
+#   {glue:text}`ch2_c_partial_ndcg:.3f`) against training each user from scratch (C direct
+#   {glue:text}`ch2_c_direct_ndcg:.3f`). The verdicts here: "stage two beats direct"
+#   {glue:text}`ch2_finding_stage_two_beats_direct`, "stage two beats stage one"
+#   {glue:text}`ch2_finding_stage_two_beats_stage_one`. The idea: a user's few dozen liked outfits are far
+#   too few to learn what makes an outfit, but enough to adjust a model that already knows.
+# - **Whole vs partial**: He & Hu find whole fine-tuning better by a little, at a much higher cost; here
+#   the verdict on "whole beats partial" is {glue:text}`ch2_finding_whole_beats_partial`. The
 #   feature network that "whole" may change per user is a small head on frozen pretrained layers, so it has
 #   little to add, while it stores {glue:text}`ch2_c_whole_kb_per_user:.1f` KB per user against
 #   {glue:text}`ch2_c_partial_kb_per_user:.1f` KB for C's matching networks alone (with VGG-16, the `paper`
 #   profile, "whole" means a copy of all of VGG-16 per user).
-# - **Architectures**: on our frozen features A is strong (A stage one: {glue:text}`ch2_a_stage_one_ndcg:.3f`,
-#   C stage one: {glue:text}`ch2_c_stage_one_ndcg:.3f`). Stacking per-item feature maps is a *late* fusion:
+# - **Architectures**: on our frozen features the verdicts on "B beats A", "C beats A" and "C beats B" are
+#   {glue:text}`ch2_finding_B_beats_A`, {glue:text}`ch2_finding_C_beats_A` and {glue:text}`ch2_finding_C_beats_B` (A stage one:
+#   {glue:text}`ch2_a_stage_one_ndcg:.3f`, C stage one: {glue:text}`ch2_c_stage_one_ndcg:.3f`). Stacking per-item feature maps is a *late* fusion:
 #   each item was already described by the pretrained layers on its own, which is exactly what the paper's A
 #   lacks (it stacks raw pixels, so even the first pretrained convolution mixes three images). So this profile
 #   does not test the A-versus-B/C finding faithfully; the `paper` profile stacks pixels for VGG-16 as He & Hu
