@@ -21,7 +21,7 @@ from fashionrec.models import bilstm
 
 def batch_of(n_outfits: int, feature_dim: int | None, size: int, rng: np.random.Generator,
              pool: int = 0) -> dict[str, torch.Tensor]:
-    """A batch as ``bilstm.collate_outfits`` makes it: distinct items (or a pool of ``pool`` items), an index."""
+    """A batch as ``bilstm_data.collate_outfits`` makes it: distinct items (or a pool of ``pool`` items), an index."""
     lengths = torch.from_numpy(rng.integers(3, 8, n_outfits))
     n = int(lengths.sum())
     u = pool or n

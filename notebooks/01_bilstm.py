@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 
 from fashionrec import config, metrics, plots, report
-from fashionrec.models import bilstm, bilstm_generate
+from fashionrec.models import bilstm, bilstm_data, bilstm_generate
 
 cfg = bilstm.bilstm_config(profile, dataset=dataset, data_root=data_root, device=device, seed=seed)
 run_dir = report.start_run(cfg, device)
@@ -56,7 +56,7 @@ cfg
 # Maryland Polyvore (data/README.md, chapter 1).
 
 # %%
-data = bilstm.prepare_data(cfg, dev)
+data = bilstm_data.prepare_data(cfg, dev)
 items = data.world.items if data.world is not None else None
 
 # %% tags=["nbval-check-output"]
@@ -147,7 +147,7 @@ example
 # features to the 64 px ones, so the page keeps the cheaper 64 px. Training a CNN on the images
 # themselves would cost minutes per epoch on two cores, more than the whole budget of this page.
 #
-# ```{literalinclude} ../fashionrec/models/bilstm.py
+# ```{literalinclude} ../fashionrec/models/bilstm_data.py
 # :pyobject: PooledMap
 # ```
 #
@@ -277,8 +277,8 @@ diagnostic = [{"encoder of the full model": "images (frozen EfficientNet-Lite0 +
                **{c: full[(c, "mean")] for c in columns}}]
 if data.world is not None:
     for name, formality in (("drawn", False), ("attributes", True)):
-        table_k = bilstm.attribute_table(data.world, data.table, formality=formality)
-        attrs = bilstm.OutfitTasks(**{**data.__dict__, "table": table_k})
+        table_k = bilstm_data.attribute_table(data.world, data.table, formality=formality)
+        attrs = bilstm_data.OutfitTasks(**{**data.__dict__, "table": table_k})
         model, _ = bilstm.train_method(cfg, "bilstm_vse", attrs, cfg.seed, dev, run_dir / f"{name}-seed{cfg.seed}")
         label = "true attributes + formality" if formality else "true attributes drawn on the images"
         diagnostic.append({"encoder of the full model": label, **bilstm.evaluate(model, attrs, dev)})

@@ -18,7 +18,7 @@ from fashionrec.config import TrainConfig
 from fashionrec.datasets import polyvore as pv
 from fashionrec.datasets.files import read_categories
 from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
-from fashionrec.models import bilstm, bilstm_generate
+from fashionrec.models import bilstm, bilstm_data, bilstm_generate
 from fashionrec.world import tasks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,18 +68,18 @@ def test_siamese_loss_prefers_outfits_that_cluster():
 
 
 # ----- models on a tiny synthetic table -----------------------------------------------------------
-def synthetic(n_items: int = 40, n_outfits: int = 60, dim: int = 12, seed: int = 0) -> bilstm.OutfitTasks:
+def synthetic(n_items: int = 40, n_outfits: int = 60, dim: int = 12, seed: int = 0) -> bilstm_data.OutfitTasks:
     rng = np.random.default_rng(seed)
     ids = [f"i{k:03d}" for k in range(n_items)]
     ranks = np.arange(n_items) % 4  # four categories
     feats = torch.from_numpy(rng.normal(size=(n_items, dim)).astype(np.float32))
     vocab = {"red": 1, "blue": 2, "shirt": 3}
-    tokens = bilstm.encode_texts(["red shirt" if k % 2 else "blue" for k in range(n_items)], vocab, 4)
-    table = bilstm.ItemTable(ids, feats, tokens, ranks, [f"c{r}" for r in ranks])
+    tokens = bilstm_data.encode_texts(["red shirt" if k % 2 else "blue" for k in range(n_items)], vocab, 4)
+    table = bilstm_data.ItemTable(ids, feats, tokens, ranks, [f"c{r}" for r in ranks])
     by_rank = [[i for i, r in zip(ids, ranks) if r == c] for c in range(4)]
     outfits = [tuple(by_rank[c][rng.integers(len(by_rank[c]))] for c in range(int(rng.integers(2, 5))))
                for _ in range(n_outfits)]
-    return bilstm.OutfitTasks(table, vocab, outfits, outfits[:10], ids, {}, [])
+    return bilstm_data.OutfitTasks(table, vocab, outfits, outfits[:10], ids, {}, [])
 
 
 @pytest.mark.parametrize("method", bilstm.METHODS)
@@ -88,7 +88,7 @@ def test_model_shapes_and_loss_decreases(method):
     cfg = tiny_cfg()
     torch.manual_seed(0)
     model = bilstm.build_model(cfg, method, 12, len(data.vocab))
-    batch = bilstm.collate_outfits(data.table, cfg.max_items)(data.train[:16])
+    batch = bilstm_data.collate_outfits(data.table, cfg.max_items)(data.train[:16])
     ids = [i for o in data.train[:16] for i in o]
     assert batch["inputs"].shape == (len(set(ids)), 12) and batch["index"].shape == (len(ids),)
     if method != "siamese":
@@ -111,10 +111,10 @@ def test_batch_softmax_set_holds_each_image_once():
     data = synthetic()
     table = data.table
     outfits = [("i000", "i001"), ("i000", "i005")]  # i000 twice
-    batch = bilstm.collate_outfits(table, 8)(outfits)
+    batch = bilstm_data.collate_outfits(table, 8)(outfits)
     assert batch["inputs"].shape[0] == 3 and batch["index"].tolist() == [0, 1, 0, 2]
     torch.testing.assert_close(batch["inputs"][batch["index"]], table.inputs[table.rows([i for o in outfits for i in o])])
-    pool = bilstm.collate_outfits(table, 8, pool=table.item_ids)(outfits)  # softmax="pool": X = all items
+    pool = bilstm_data.collate_outfits(table, 8, pool=table.item_ids)(outfits)  # softmax="pool": X = all items
     assert pool["inputs"].shape[0] == len(table.item_ids) and pool["index"].tolist() == [0, 1, 0, 5]
     # the loss with X = the batch equals sequence_nll computed by hand on the distinct items
     cfg = tiny_cfg()
@@ -310,7 +310,7 @@ def test_paper_profile_runs_one_step_on_cpu(tmp_path):
                                train=TrainConfig(epochs=1, batch_size=2, lr=0.2, optimizer="sgd", momentum=0.0,
                                                  schedule="step", grad_clip=5.0))
     assert cfg.backbone == "inception_v3" and cfg.finetune and cfg.embed_dim == cfg.lstm_dim == 512
-    data = bilstm.prepare_data(cfg)
+    data = bilstm_data.prepare_data(cfg)
     assert data.table.inputs is None and len(data.fitb["random"]) == 1  # images read from disk
     data.train = data.train[:2]
     model, history = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)

@@ -6,12 +6,13 @@ softmax over a set of images (the mini-batch in training; Sec. 3.1). A visual-se
 ties each image to its catalog text (Sec. 3.2). The joint loss (Sec. 3.3) trains the encoder through both.
 
 Ablations (paper Table 1) are variants of the same class; the Siamese baseline is :class:`SiameseNet`.
-Outfit generation (Sec. 4.4) is in ``bilstm_generate``.
+The data the model reads (item tables, batches, FashionWorld and Polyvore tasks) is in ``bilstm_data``;
+outfit generation (Sec. 4.4) is in ``bilstm_generate``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 
 from fashionrec.backbones import Backbone, build_backbone
 from fashionrec.config import TrainConfig
-from fashionrec.datasets.polyvore import tokenize
+from fashionrec.models.bilstm_data import ItemTable, OutfitTasks, collate_outfits
 from fashionrec.world import tasks
 
 # variant -> which loss terms it trains (forward LSTM, backward LSTM, VSE); scores use the same LSTMs
@@ -81,86 +82,6 @@ def bilstm_config(profile: str = "standard", **overrides) -> BiLSTMConfig:
     if profile not in presets:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(presets)}")
     return replace(BiLSTMConfig(profile=profile, **presets[profile]), **overrides)
-
-
-# ----- items: what the model reads ------------------------------------------------------------
-class PooledMap(Backbone):
-    """A backbone's ``level`` map, mean- and max-pooled: (B, 3, H, W) -> (B, 2 C) (frozen features)."""
-
-    def __init__(self, backbone: Backbone, level: str = "mid"):
-        channels = backbone.map_channels[level] if level != "last" else backbone.dim
-        super().__init__(f"{backbone.name}-{level}-meanmax", 2 * channels, backbone.pretrained,
-                         backbone.map_channels, (0.0,) * 3, (1.0,) * 3, backbone.min_size)
-        self.inner, self.level = backbone, level
-
-    def features(self, images: Tensor) -> Tensor:
-        maps = self.inner.feature_map(images, self.level)  # (B, C, h, w)
-        return torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
-
-
-@dataclass
-class ItemTable:
-    """Items by row: model inputs and word ids. Inputs are cached backbone features (N, F), uint8
-    images (N, H, W, 3), or None: then images are read from ``image_paths`` when needed (real data)."""
-
-    item_ids: list[str]
-    inputs: Tensor | None
-    tokens: Tensor  # (N, L) word ids, 0 = padding
-    ranks: np.ndarray  # (N,) position of the item's category in outfit order
-    categories: list[str]
-    image_paths: list[str] | None = None
-    image_size: int = 64
-    row: dict[str, int] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.row = {i: k for k, i in enumerate(self.item_ids)}
-
-    def rows(self, ids: Sequence[str]) -> list[int]:
-        return [self.row[i] for i in ids]
-
-    def model_inputs(self, rows: Tensor) -> Tensor:
-        """(n, F) features or (n, 3, H, W) images in [0, 1] of the given rows."""
-        if self.inputs is None:
-            from fashionrec.datasets.files import load_image
-            x = torch.from_numpy(np.stack([load_image(self.image_paths[r], self.image_size) for r in rows.tolist()]))
-        else:
-            x = self.inputs[rows]
-        return x.permute(0, 3, 1, 2).float().div(255) if x.dtype == torch.uint8 else x
-
-
-def encode_texts(texts: Sequence[str], vocab: dict[str, int], max_words: int) -> Tensor:
-    """(N, max_words) word ids of each text (unknown words skipped, 0 = padding)."""
-    out = torch.zeros(len(texts), max_words, dtype=torch.long)
-    for k, t in enumerate(texts):
-        ids = [vocab[w] for w in tokenize(t) if w in vocab][:max_words]
-        out[k, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-    return out
-
-
-def collate_outfits(table: ItemTable, max_items: int, pool: Sequence[str] | None = None
-                    ) -> Callable[[list[tuple[str, ...]]], dict[str, Tensor]]:
-    """DataLoader collate: outfits -> {inputs (U, ...), tokens (U, L), index (N,), lengths (B,)}.
-
-    ``inputs``/``tokens`` hold each distinct item of the batch once (an item may be in several of
-    its outfits), ``index`` the position in them of every outfit item, outfits flattened in order.
-    These U items are the softmax set X of Sec. 3.1. With ``pool`` (item ids), the inputs are those
-    items instead, every batch (``softmax="pool"``: X = all training images)."""
-    fixed = torch.tensor(table.rows(pool)) if pool is not None else None
-    fixed_inputs = table.model_inputs(fixed) if fixed is not None else None
-
-    def collate(outfits: list[tuple[str, ...]]) -> dict[str, Tensor]:
-        outfits = [o[:max_items] for o in outfits]
-        ids = [i for o in outfits for i in o]
-        if fixed is None:
-            distinct = list(dict.fromkeys(ids))  # first-seen order
-            rows = torch.tensor(table.rows(distinct))
-            inputs = table.model_inputs(rows)
-        else:
-            distinct, rows, inputs = pool, fixed, fixed_inputs
-        position = {i: k for k, i in enumerate(distinct)}
-        return {"inputs": inputs, "tokens": table.tokens[rows], "index": torch.tensor([position[i] for i in ids]),
-                "lengths": torch.tensor([len(o) for o in outfits])}
-    return collate
 
 
 # ----- the paper's equations --------------------------------------------------------------------
@@ -402,117 +323,7 @@ def fitb_scores(model: nn.Module, table: ItemTable, questions: Sequence, gallery
     return score_outfits(model, table, outfits, gallery, device).reshape(len(questions), -1)
 
 
-# ----- data and training -------------------------------------------------------------------------
-@dataclass
-class OutfitTasks:
-    """A chapter run's data: the item table, the vocabulary, training outfits and the test tasks."""
-
-    table: ItemTable
-    vocab: dict[str, int]
-    train: list[tuple[str, ...]]
-    test: list[tuple[str, ...]]
-    gallery: list[str]  # the test items: the softmax set X when scoring
-    fitb: dict[str, list]  # "random" | "type" -> FITBQuestion list
-    compatibility: list
-    oracle: dict[str, np.ndarray] = field(default_factory=dict)  # FashionWorld only
-    world: object | None = None
-    note: str = ""
-
-
-def _table(cfg: BiLSTMConfig, items: list, images: Callable[[], np.ndarray] | None, vocab: dict[str, int],
-           ranks: np.ndarray, device: torch.device | str, cache_dir) -> ItemTable:
-    """Tokens, and features (frozen backbone, cached) or images (fine-tuning) for ``items``."""
-    from fashionrec.backbones import extract_features
-
-    tokens = encode_texts([it.text for it in items], vocab, cfg.max_words)
-    ids, cats = [it.item_id for it in items], [it.category for it in items]
-    if cfg.finetune:
-        if images is None:  # real data: read from disk when needed
-            return ItemTable(ids, None, tokens, ranks, cats, [it.image for it in items], cfg.image_size)
-        return ItemTable(ids, torch.from_numpy(images()), tokens, ranks, cats, image_size=cfg.image_size)
-    pooled = PooledMap(build_backbone(cfg.backbone, pretrained=cfg.pretrained), cfg.feature_level)
-    feats = extract_features(pooled, images(), device=device, progress=False, cache_dir=cache_dir)
-    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)  # standardised, as inputs to a linear layer
-    return ItemTable(ids, torch.from_numpy(feats).float(), tokens, ranks, cats, image_size=cfg.image_size)
-
-
-def prepare_fashionworld(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
-    """FashionWorld of the profile's size: items of all splits, train outfits, test FITB (both
-    protocols) and compatibility, each with the oracle's scores."""
-    from fashionrec.datasets.polyvore import build_vocab
-    from fashionrec.world import tasks
-    from fashionrec.world.vocab import CATEGORIES
-    from fashionrec.world.world import World, WorldConfig
-
-    world = World.build(WorldConfig.for_profile("smoke" if cfg.profile == "smoke" else "standard", seed=cfg.seed))
-    ids = sorted(i for pool in world.pools.values() for i in pool)
-    items = [world.items[i] for i in ids]
-    vocab = build_vocab([world.items[i].text for i in world.pools["train"]], cfg.min_word_count)
-    ranks = np.array([CATEGORIES.index(it.category) for it in items])
-    table = _table(cfg, items, lambda: world.images(ids, cfg.image_size), vocab, ranks, device,
-                   world.cache_dir / "features" if world.cache_dir else None)
-    fitb = {neg: tasks.fitb_questions(world, "test", cfg.n_fitb, negatives=neg, seed=cfg.seed)
-            for neg in ("random", "type")}
-    compat = tasks.compatibility_examples(world, "test", seed=cfg.seed)
-    oracle = {f"fitb_{neg}": tasks.fitb_oracle(world, q, "test") for neg, q in fitb.items()}
-    oracle["compatibility"] = tasks.compatibility_oracle(world, compat, "test")
-    return OutfitTasks(table, vocab, [o.item_ids for o in world.outfits["train"]],
-                       [o.item_ids for o in world.outfits["test"]], list(world.pools["test"]), fitb, compat,
-                       oracle, world)
-
-
-def attribute_table(world, table: ItemTable, formality: bool = True) -> ItemTable:
-    """A diagnostic table whose "features" are FashionWorld's true attributes (one-hot colours,
-    pattern, material, sub-category, and the formality unless ``formality=False``) instead of images:
-    what the same model could reach if the encoder recognised every attribute exactly."""
-    from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS, SUBCATEGORY_LIST
-
-    rows = []
-    for i in table.item_ids:
-        it = world.items[i]
-        rows.append([c in it.colors for c in COLORS] + [it.pattern == p for p in PATTERNS]
-                    + [it.material == m for m in MATERIALS] + [it.subcategory == s for s in SUBCATEGORY_LIST]
-                    + ([it.formality] if formality else []))
-    feats = np.asarray(rows, dtype=np.float32)
-    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
-    return replace(table, inputs=torch.from_numpy(feats))
-
-
-def prepare_polyvore(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
-    """Maryland Polyvore (``dataset="polyvore"``) or Polyvore Outfits (``"polyvore_outfits"``) from
-    ``cfg.data_root``; items without images are dropped and counted (``note``)."""
-    from fashionrec.datasets import polyvore as pv
-    from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
-
-    if cfg.dataset == "polyvore":
-        data = pv.load_polyvore(cfg.data_root, drop_missing=True)
-        fitb = {"random": data.fitb or pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
-                "type": pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
-    elif cfg.dataset == "polyvore_outfits":
-        data = load_polyvore_outfits(cfg.data_root, drop_missing=True)
-        fitb = {"random": pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
-                "type": data.fitb or pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
-    else:
-        raise ValueError(f"dataset must be 'fashionworld', 'polyvore' or 'polyvore_outfits'; got {cfg.dataset!r}")
-    compat = data.compatibility or pv.compatibility_from_outfits(data, "test", seed=cfg.seed)
-    used = set(data.pool("train")) | set(data.pool("test"))
-    used |= {i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
-    used |= {i for e in compat for i in e.item_ids}
-    items = [data.items[i] for i in sorted(used)]
-    vocab = pv.build_vocab([data.items[i].text for i in data.pool("train")], cfg.min_word_count)
-    ranks = np.array([pv.SLOTS.index(it.category) if it.category in pv.SLOTS else len(pv.SLOTS) for it in items])
-    images = None if cfg.finetune else (lambda: pv.load_item_images(items, cfg.image_size))
-    table = _table(cfg, items, images, vocab, ranks, device, None)
-    gallery = sorted({i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
-                     | {i for e in compat for i in e.item_ids} | set(data.pool("test")))
-    return OutfitTasks(table, vocab, [o.item_ids for o in data.outfits["train"]],
-                       [o.item_ids for o in data.outfits["test"]], gallery, fitb, compat, note=data.summary())
-
-
-def prepare_data(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
-    return prepare_fashionworld(cfg, device) if cfg.dataset == "fashionworld" else prepare_polyvore(cfg, device)
-
-
+# ----- training and evaluation --------------------------------------------------------------------
 def train_method(cfg: BiLSTMConfig, method: str, data: OutfitTasks, seed: int, device: torch.device | str = "cpu",
                  run_dir=None, progress: bool = False):
     """Train one method with the shared fit loop (a finished run in ``run_dir`` is loaded, not retrained)."""

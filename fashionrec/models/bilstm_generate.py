@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from fashionrec.models.bilstm import BiLSTMVSE, ItemTable, embed_items, encode_texts, score_outfits
+from fashionrec.models.bilstm import BiLSTMVSE, embed_items, score_outfits
+from fashionrec.models.bilstm_data import ItemTable, encode_texts
 
 
 @torch.no_grad()
