@@ -395,7 +395,10 @@ fig.tight_layout()
 #   thousand scenes costs a little, and most of the gap is what frozen ImageNet features of small
 #   rendered scenes do not encode: the colours, patterns and materials of garments a few dozen pixels
 #   tall, mixed with the background's colours in every pooled vector. The paper freezes its backbone too;
-#   with photos at 224 px and ResNet-50 the features see far more, but we cannot measure that here.
+#   with photos at 224 px and ResNet-50 the features see far more, but we cannot measure that here. How far
+#   more scenes would go: `benchmarks/bench_ch5_scenes.py` trains the heads on a quarter, a half and all
+#   of this page's training scenes and prints the curve (the scenes this page can render and encode in
+#   its time budget are all it has).
 # - **Accuracy on triplets vs. ROC AUC.** The ROC AUC pools the scores of all scenes. The oracle's scores
 #   are likelihood ratios, comparable across scenes (its ROC AUC is {glue:text}`ch5_oracle_auc:.3f`
 #   against an accuracy of {glue:text}`ch5_oracle_accuracy:.3f`); a distance trained with a triplet loss
