@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from fashionrec.models import ctl, ctl_data
+from fashionrec.world.world import WorldConfig
 
-WIDTHS = {"early": 40, "mid": 112, "last": 1280}  # EfficientNet-Lite0's channels per level
 
 
 def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], steps: int) -> float:
@@ -29,7 +29,8 @@ def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], s
     """
     torch.manual_seed(0)
     cfg = ctl.CTLConfig.for_profile("standard")
-    dim = sum(WIDTHS[level] for level in cfg.global_levels)  # the concatenated pooled levels
+    channels = ctl.make_backbone(cfg).map_channels
+    dim = sum(channels[level] for level in cfg.global_levels)  # the concatenated pooled levels
     model = ctl.CTL(dim, regions[0], dim, 7, cfg.embed_dim, cfg.hidden, cfg.dropout, mode).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = ctl.make_loss(cfg.margin)
@@ -73,11 +74,13 @@ def main() -> None:
     parser.add_argument("--scene-size", type=int, default=ctl.CTLConfig.for_profile("standard").scene_size)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
+    standard = ctl.CTLConfig.for_profile("standard")
     side = args.scene_size // 16  # EfficientNet-Lite0's mid map has stride 16
+    region_channels = ctl.make_backbone(standard).map_channels[standard.region_level]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
-          f"regions 112 x {side} x {side}, {ctl.CTLConfig.for_profile('standard').train_negatives} triplets per scene")
+          f"regions {region_channels} x {side} x {side}, {standard.train_negatives} triplets per scene")
     for mode in ctl.MODES:
-        rate = head_throughput(mode, args.batch_size, (112, side, side), args.steps)
+        rate = head_throughput(mode, args.batch_size, (region_channels, side, side), args.steps)
         print(f"CTL head ({mode:6s}) training: {rate:9.0f} triplets/s")
     cfg = ctl.CTLConfig.for_profile("standard")
     scenes = {size: feature_throughput(size) for size in sorted({96, args.scene_size})}
@@ -85,7 +88,8 @@ def main() -> None:
         print(f"frozen features, {size} px scenes: {rate:9.1f} scenes/s")
     rate = feature_throughput(cfg.product_size, with_regions=False)
     print(f"frozen features, {cfg.product_size} px products: {rate:9.1f} products/s")
-    n_scenes, n_products = sum(cfg.n_scenes), 4000  # FashionWorld standard: every outfit, every item
+    n_scenes = sum(cfg.n_scenes)
+    n_products = WorldConfig.for_profile("standard").n_items  # FashionWorld standard: every item
     print(f"standard profile: {n_scenes} scenes at {args.scene_size} px + {n_products} products take about "
           f"{n_scenes / scenes[args.scene_size] + n_products / rate:.0f} s of feature extraction here")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -44,14 +43,10 @@ def main() -> None:
     parser.add_argument("--product-size", type=int, default=ctl.CTLConfig.for_profile("standard").product_size)
     args = parser.parse_args()
     world = World.build(WorldConfig.for_profile("standard"))
-    cfg = ctl.CTLConfig.for_profile("standard", product_size=args.product_size)
-    ids = sorted(i for pool in world.pools.values() for i in pool)  # the order of ctl_data.fashionworld_data
+    cfg = ctl.CTLConfig.for_profile("standard", product_size=args.product_size, global_levels=LEVELS)
     start = time.perf_counter()
     backbone = ctl.make_backbone(cfg)
-    _, feats = ctl_data.backbone_maps(backbone, world.images(ids, size=cfg.product_size),
-                                      cache_dir=Path(world.cache_dir) / "features", with_regions=False,
-                                      cache_key=f"fashionworld-{world.cfg.key()}-products-{cfg.product_size}",
-                                      global_levels=LEVELS, progress=False)
+    ids, feats = ctl_data.product_features(world, cfg, backbone, progress=False)  # the notebook's cached features
     print(f"{len(ids)} products at {cfg.product_size} px, features {feats.shape} "
           f"in {time.perf_counter() - start:.0f} s (cached after the first run)")
     train = np.isin(ids, world.pools["train"])

@@ -29,8 +29,8 @@ class VectorIndex:
               nprobe: int = 8, hnsw_m: int = 32, ef_search: int = 64, seed: int = 0,
               train_size: int | None = None) -> "VectorIndex":
         """Index (N, D) vectors. ``cosine`` L2-normalises and uses inner product. IVF's k-means trains on
-        the vectors themselves, or on a random ``train_size`` sample of them (at 1.5 M vectors training on
-        all would take far longer and change little); ``nlist`` defaults to about 4 sqrt(N). L1 is
+        the vectors (faiss itself subsamples to 256 per list) or on a random ``train_size`` sample of them,
+        which is faster (faiss warns below 39 per list); ``nlist`` defaults to about 4 sqrt(N). L1 is
         supported by ``flat`` only."""
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")

@@ -61,8 +61,6 @@ def start_run(config: Any, device: str = "cpu", root: Path | None = None) -> Pat
     return path
 
 
-
-
 def record(key: str, value: Any, display: bool = False) -> None:
     """Record a headline number: glue it into the notebook and add it to the run's metrics.json."""
     if isinstance(value, float):

@@ -206,8 +206,6 @@ def oracle_scores(v_rel: np.ndarray, t_rel: np.ndarray, relevant: np.ndarray) ->
     return 2.0 * relevant + t_rel + 0.25 * v_rel
 
 
-
-
 def evaluate(search: MultimodalSearch, queries: Sequence, item_ids: Sequence[str], judge: np.ndarray,
              values: Sequence[set[str]], methods: Sequence[str] = METHODS, k: int = 10,
              weights: dict[str, float] | None = None) -> pd.DataFrame:
@@ -278,8 +276,6 @@ class ScalableSearch:
             top = np.argsort(-s, kind="stable")[:k]
             out_s[q], out_i[q] = s[top], ids[q][top]
         return out_s, out_i
-
-
 
 
 def exact_soft_search(gallery: np.ndarray, word_probs: np.ndarray, queries: np.ndarray,

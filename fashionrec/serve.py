@@ -83,8 +83,6 @@ def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int
         raise HTTPException(400, f"corrupt image: the {image.format} data cannot be decoded ({err})") from None
 
 
-
-
 class Searcher:
     """The trained Siamese network, its backbone and an exact L1 index over the gallery."""
 

@@ -212,7 +212,7 @@ labels = [np.array(r.labels) for r in lists]
 rank_chance = np.mean([metrics.mean_ndcg(np.random.default_rng(k).random(len(y)), y) for k, y in enumerate(labels)])
 ks = np.arange(1, 51)
 c2s_oracle = tasks.c2s_attribute_oracle(world, photos, gallery, ks)
-gallery_sizes = [sum(tasks.c2s_category(world, g.split("-la")[0]) == p.category for g in gallery) for p in photos]
+gallery_sizes = [sum(tasks.c2s_category(world, g) == p.category for g in gallery) for p in photos]
 c2s_chance = np.mean([np.minimum(ks / n, 1) for n in gallery_sizes], axis=0)
 scenes, _ = tasks.make_scenes(world, "test", n=len(world.outfits["test"]), size=64, seed=seed)
 triplets = tasks.ctl_triplets(world, "test", scenes, seed=seed)

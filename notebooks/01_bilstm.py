@@ -158,7 +158,7 @@ example
 # the top lists every value) and scored the same way. The ablations of the paper's
 # Table 1: only the forward or only the backward LSTM (each with the VSE), the Bi-LSTM without the
 # VSE, the VSE alone, and a Siamese network that learns pairwise compatibility (items of one outfit
-# close, others apart; the authors' baseline). Three seeds each on `standard`.
+# close, others apart; the authors' baseline). {glue:text}`ch1_n_seeds` seeds each on this profile.
 
 # %%
 results, histories, models = [], {}, {}
@@ -310,8 +310,9 @@ if len(diagnostic) > 1:
 # drawn attributes), formality is not in the pictures at all (drawn attributes vs. all of them), and
 # the Bi-LSTM itself, trained on the training outfits only, captures part of the within-category rules
 # (all attributes vs. the oracle). A softmax over all training images instead of the batch's
-# (`softmax="pool"` in the config) doubled the training time in our trials and gained no more than the
-# seed-to-seed spread, so the batch's set is not what holds the model back.
+# (`softmax="pool"` in the config; `benchmarks/bench_ch1_bilstm.py` prints the training throughput of
+# both) is slower and, in our trials, gained no more than the seed-to-seed spread, so the batch's set is
+# not what holds the model back.
 #
 # ### Some FITB questions
 #
@@ -368,21 +369,21 @@ one = [by_cat[c][rng.integers(len(by_cat[c]))] for c in ("top", "dress", "shoes"
 several = [(by_cat["top"][rng.integers(len(by_cat["top"]))], by_cat["shoes"][rng.integers(len(by_cat["shoes"]))])
            for _ in range(2)] if {"top", "shoes"} <= set(by_cat) else []
 demos = []  # (label, query items, outfit)
+from_one = {q: bilstm_generate.generate_outfit(model, data.table, data.gallery, [q], emb, dev) for q in one}
 for q in one:
-    demos.append(("(a) one image", (q,), bilstm_generate.generate_outfit(model, data.table, data.gallery, [q], emb, dev)))
+    demos.append(("(a) one image", (q,), from_one[q]))
 for qs in several:
     demos.append(("(b) two images", qs, bilstm_generate.generate_outfit(model, data.table, data.gallery, qs, emb, dev)))
 for q, word in zip(one, words):
-    base = bilstm_generate.generate_outfit(model, data.table, data.gallery, [q], emb, dev)
     v = bilstm_generate.text_vector(model, word, data.vocab, cfg.max_words)
     demos.append((f"(c) image + '{word}'", (q,),
-                  bilstm_generate.edit_with_text(model, data.table, data.gallery, base, [q], v, emb)))
+                  bilstm_generate.edit_with_text(data.table, data.gallery, from_one[q], [q], v, emb)))
 for word in words[-2:]:
     v = bilstm_generate.text_vector(model, word, data.vocab, cfg.max_words)
-    seed_item = bilstm_generate.nearest_to_text(model, data.gallery, v, emb)
+    seed_item = bilstm_generate.nearest_to_text(data.gallery, v, emb)
     base = bilstm_generate.generate_outfit(model, data.table, data.gallery, [seed_item], emb, dev)
     demos.append((f"(d) text '{word}'", (),
-                  bilstm_generate.edit_with_text(model, data.table, data.gallery, base, [], v, emb)))
+                  bilstm_generate.edit_with_text(data.table, data.gallery, base, [], v, emb)))
 
 # %% [markdown]
 # The text edits are only as good as the VSE. How well does it read text? For each query word, the
@@ -398,15 +399,20 @@ if data.world is not None:
             hits[word] = np.mean([word in items[data.gallery[k]].text.split() for k in top])
     text_precision = pd.Series(hits, name="precision@20")
     report.record("ch1_vse_precision20", float(text_precision.mean()))
+    for word, value in hits.items():
+        report.record(f"ch1_vse_precision20_{word}", float(value))
 
 # %% tags=["nbval-check-output"]
 print(text_precision.round(3).to_string() if data.world is not None else "no item texts to check")
 
 # %% [markdown]
-# Colour, material and stripe words are read fairly well (most of the top 20 carry the word), "floral"
-# poorly (the shop texts split it among "floral" and "flower print"), and the style word "office"
-# hardly at all: an item's style phrase names the style it was drawn from, which its image shows only
-# loosely. So a text edit moves an outfit towards a colour or a material, much less towards a style.
+# The share of the 20 nearest items that carry the word: "red" {glue:text}`ch1_vse_precision20_red:.2f`,
+# "black" {glue:text}`ch1_vse_precision20_black:.2f`, "leather" {glue:text}`ch1_vse_precision20_leather:.2f`,
+# "denim" {glue:text}`ch1_vse_precision20_denim:.2f`, "striped" {glue:text}`ch1_vse_precision20_striped:.2f`,
+# "floral" {glue:text}`ch1_vse_precision20_floral:.2f` (the shop texts split it among "floral" and
+# "flower print") and the style word "office" {glue:text}`ch1_vse_precision20_office:.2f`: an item's
+# style phrase names the style it was drawn from, which its image shows only loosely. A text edit can
+# only move an outfit as far as the VSE reads the word.
 
 # %%
 if data.world is not None:

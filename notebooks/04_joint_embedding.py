@@ -134,8 +134,8 @@ print("lexicon:", {v: lexicon[v] for v in shown_values})
 # ## Word vectors from the catalog: word2vec
 #
 # The text encoder starts from word2vec vectors trained on the catalog texts themselves
-# (skip-gram with negative sampling, Mikolov et al. 2013). With a vocabulary of a few hundred
-# words we can afford the exact objective over the whole co-occurrence matrix at every step,
+# (skip-gram with negative sampling, Mikolov et al. 2013). With a vocabulary of
+# {glue:text}`ch4_vocab_size` words we can afford the exact objective over the whole co-occurrence matrix at every step,
 # with the negative samples taken in expectation:
 #
 # $$ \mathcal{L}_{\text{SGNS}} = -\sum_{c,o} N_{co} \log\sigma(v_c^\top u_o) \;-\; k\sum_c N_c\, \mathbb{E}_{w\sim P_n}\log\sigma(-v_c^\top u_w), \qquad P_n \propto \text{count}^{3/4} $$
@@ -325,8 +325,7 @@ print(f"judge: the nearest catalog item has the query's sub-category for {same_s
 # %%
 def search_engine(model, split: str) -> search.MultimodalSearch:
     f_images = embed(model.image_embedding, inputs[split], device=dev)  # (N, D)
-    probs = torch.sigmoid(torch.as_tensor(embed(lambda x: model.attribute_logits(model.image_embedding(x)),
-                                                inputs[split], device=dev))).numpy()  # (N, V)
+    probs = torch.sigmoid(torch.as_tensor(embed(model.attribute_logits, f_images, device=dev))).numpy()  # (N, V)
     return search.MultimodalSearch(f_images, probs, model.word_embedding.detach().cpu().numpy(), lexicon,
                                    vocab.index, [set(w) for w in words[split]], data.values(split))
 
@@ -500,7 +499,7 @@ for q in shown:
 # re-ranking can only find the items that are among the candidates, so its recall against exact
 # soft filtering is capped by how far down the cosine ranking the filter reaches.
 #
-# Only 800 FashionWorld items are real, so we generate a larger catalog that matches the trained
+# Only {glue:text}`ch4_n_real_items` FashionWorld items (all three splits) are real, so we generate a larger catalog that matches the trained
 # embeddings: a Gaussian mixture fitted in their top principal components, plus isotropic noise
 # for the rest (`search.EmbeddingSampler`); the attribute head gives the generated items their
 # word probabilities. Here `scale_n` items; `benchmarks/bench_ch4_search.py` runs the paper's
@@ -508,6 +507,7 @@ for q in shown:
 
 # %%
 f_all = np.concatenate([embed(model0.image_embedding, inputs[s], device=dev) for s in SPLITS])
+report.record("ch4_n_real_items", len(f_all))
 head_w = model0.attribute_head.weight.detach().cpu().numpy()
 head_b = model0.attribute_head.bias.detach().cpu().numpy()
 np.savez(run_dir / "search_embeddings.npz", image_embeddings=f_all, word_embeddings=engine.word_embeddings,
@@ -585,7 +585,8 @@ else:
 #
 # The paper gives no numbers we could verify for this comparison (shared/PAPERS.md §4: "Result
 # numbers: not available here"); its claims are orderings, which we tested above on FashionWorld
-# with {glue:text}`ch4_vocab_size` vocabulary words, 3 seeds and nDCG@10 on the 800-item test catalog.
+# with {glue:text}`ch4_vocab_size` vocabulary words, {glue:text}`ch4_n_seeds` seeds and
+# nDCG@{glue:text}`ch4_k` on the {glue:text}`ch4_n_test_items`-item test catalog.
 #
 # | method (MBMR, word2vec init) | V-nDCG | T-nDCG | MM-nDCG |
 # |---|---|---|---|

@@ -268,15 +268,16 @@ report.record("ch5_raw_near_chance", raw_near_chance)
 report.record("ch5_n_seeds", cfg.seeds)
 report.record("ch5_scene_size", cfg.scene_size)
 report.record("ch5_n_negatives", int(test.candidates.shape[1]))
+hit10_above_chance = bool((long[long.method == "CTL full"]["hit@10"] > mean.loc["chance", "hit@10"]).all())
+report.record("ch5_full_hit10_above_chance_every_seed", hit10_above_chance)
 if world is not None:
-    report.record("ch5_full_progress", metrics.progress_ratio(mean.loc["CTL full", "accuracy"], 0.5, oracle_acc))
-    report.record("ch5_full_auc_progress", metrics.progress_ratio(mean.loc["CTL full", "auc"], 0.5,
-                                                                  mean.loc["FashionWorld oracle", "auc"]))
-    report.record("ch5_attributes_progress",
-                  metrics.progress_ratio(mean.loc["global head on true attributes", "accuracy"], 0.5, oracle_acc))
-    report.record("ch5_attributes_auc_progress",
-                  metrics.progress_ratio(mean.loc["global head on true attributes", "auc"], 0.5,
-                                         mean.loc["FashionWorld oracle", "auc"]))
+    for name, key in (("CTL full", "full"), ("global head on true attributes", "attributes")):
+        accuracy_ratio = metrics.progress_ratio(mean.loc[name, "accuracy"], 0.5, oracle_acc)
+        auc_ratio = metrics.progress_ratio(mean.loc[name, "auc"], 0.5, oracle_auc)
+        report.record(f"ch5_{key}_progress", accuracy_ratio)
+        report.record(f"ch5_{key}_auc_progress", auc_ratio)
+        if key == "full":  # the target: 0.8 of the way, in accuracy on triplets (the paper's AUC) and ROC AUC
+            report.record("ch5_full_target", "met" if min(accuracy_ratio, auc_ratio) >= 0.8 else "missed")
 
 # %% tags=["nbval-check-output"]
 print(f"full > global on every seed: {full_beats_global}; full > local on every seed: {full_beats_local}; "
@@ -377,13 +378,13 @@ fig.tight_layout()
 # | raw ImageNet features score close to chance: visual compatibility is not visual similarity (paper; Pinterest's blog post on CTL) | raw features: binary accuracy {glue:text}`ch5_raw_accuracy:.3f`, chance 0.5 | within 0.05 of chance: {glue:text}`ch5_raw_near_chance` |
 # | global + local beats global only | full {glue:text}`ch5_full_accuracy:.3f` ± {glue:text}`ch5_full_accuracy_std:.3f`, global {glue:text}`ch5_global_accuracy:.3f` ± {glue:text}`ch5_global_accuracy_std:.3f` | on every seed: {glue:text}`ch5_full_beats_global_every_seed` |
 # | global + local beats local only | full {glue:text}`ch5_full_accuracy:.3f`, local {glue:text}`ch5_local_accuracy:.3f` ± {glue:text}`ch5_local_accuracy_std:.3f` | on every seed: {glue:text}`ch5_full_beats_local_every_seed` |
-# | the learned distance ranks the true product well above chance | hit rate at 10: full {glue:text}`ch5_full_hit10:.3f`, chance {glue:text}`ch5_chance_hit10:.3f`, oracle {glue:text}`ch5_oracle_hit10:.3f` | compare the three |
+# | the learned distance ranks the true product well above chance | hit rate at 10: full {glue:text}`ch5_full_hit10:.3f`, chance {glue:text}`ch5_chance_hit10:.3f`, oracle {glue:text}`ch5_oracle_hit10:.3f` | above chance on every seed: {glue:text}`ch5_full_hit10_above_chance_every_seed` |
 # | in fashion scenes the attention falls on the person's clothing (Pinterest's blog post) | see the attention figures and the receipt above them | see below |
 #
 # - **How far from the oracle.** The full model goes {glue:text}`ch5_full_progress:.2f` of the way from
 #   chance to the oracle in binary accuracy ({glue:text}`ch5_full_accuracy:.3f` against
 #   {glue:text}`ch5_oracle_accuracy:.3f`) and {glue:text}`ch5_full_auc_progress:.2f` of the way in ROC AUC.
-#   The chapter's target was 0.8 of the way (compare the two ratios above).
+#   The chapter's target, 0.8 of the way: {glue:text}`ch5_full_target`.
 # - **What the frozen backbone is asked for matters.** The last level's pooled vector alone, the paper's
 #   global feature, keeps little of a garment's colour on our small renders, and colour is what
 #   FashionWorld's palette rules are about; `benchmarks/bench_ch5_probe.py` shows it with a linear

@@ -70,7 +70,7 @@ def test_backbone_builds_and_gives_documented_shapes(name):
     assert early.shape[-1] >= mid.shape[-1] >= last.shape[-1]   # shallow to deep: finer to coarser
     for level, alone in (("early", early), ("mid", mid), ("last", last)):
         torch.testing.assert_close(together[level], alone)
-    torch.testing.assert_close(model.pool(last), feats)
+    torch.testing.assert_close(model.pool(last), feats)  # guards any subclass that overrides features()
     too_small = model.min_size - 1             # documented minimum (75 px for Inception-v3)
     assert model.min_size == (75 if name == "inception_v3" else 16 if name == "small_cnn" else 32)
     with pytest.raises(ValueError, match=f"at least {model.min_size} px"):

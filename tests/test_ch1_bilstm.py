@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from fashionrec import report
+from fashionrec import metrics, report
 from fashionrec.config import TrainConfig
 from fashionrec.datasets import polyvore as pv
 from fashionrec.datasets.files import read_categories
 from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
 from fashionrec.models import bilstm, bilstm_data, bilstm_generate
 from fashionrec.world import tasks
+from fashionrec.world.records import FITBQuestion
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -148,6 +149,16 @@ def test_lstm_learns_category_order_and_scores_fitb():
     assert (good > bad).mean() > 0.8
     q = [tasks.fill(o[:1] + (None,) + o[2:], o[1]) for o in ordered]  # sanity of fill
     assert q == ordered
+    # FITB: the blank's own item against items of the three other categories, answer at position k % 4
+    others = {r: next(i for i in data.table.item_ids if data.table.ranks[data.table.row[i]] == r) for r in range(4)}
+    questions = []
+    for k, o in enumerate(ordered):
+        wrong = [others[r] for r in range(4) if r != 1]
+        candidates = wrong[:k % 4] + [o[1]] + wrong[k % 4:]
+        questions.append(FITBQuestion(o[:1] + (None,) + o[2:], tuple(candidates), k % 4))
+    scores = bilstm.fitb_scores(model, data.table, questions, data.gallery)
+    assert scores.shape == (len(questions), 4)
+    assert metrics.fitb_accuracy(scores, np.array([q.answer for q in questions])) > 0.8  # chance 0.25
 
 
 def test_generated_outfits_keep_category_order():
@@ -159,8 +170,12 @@ def test_generated_outfits_keep_category_order():
         outfit = bilstm_generate.generate_outfit(model, data.table, data.gallery, seeds, emb)
         ranks = data.table.ranks[data.table.rows(outfit)]
         assert set(seeds) <= set(outfit) and list(ranks) == sorted(set(ranks))  # order, no repeats
+    # every training outfit starts with category 0: the backward LSTM, having read "i002" then "i001",
+    # must ask for a category-0 item before them
+    before = bilstm_generate.generate_outfit(model, data.table, data.gallery, ["i001", "i002"], emb)
+    assert data.table.ranks[data.table.row[before[0]]] == 0
     v = bilstm_generate.text_vector(model, "red shirt", data.vocab)
-    edited = bilstm_generate.edit_with_text(model, data.table, data.gallery, outfit, ["i000"], v, emb)
+    edited = bilstm_generate.edit_with_text(data.table, data.gallery, outfit, ["i000"], v, emb)
     assert edited[0] == "i000" and list(data.table.ranks[data.table.rows(edited)]) == list(ranks)
     with pytest.raises(ValueError, match="vocabulary"):
         bilstm_generate.text_vector(model, "unknownword", data.vocab)
@@ -243,6 +258,16 @@ def test_maryland_fixture_tasks(tmp_path):
         assert len(cats) == 1 and q.candidates[q.answer] in data.pool("test")
     compat = pv.compatibility_from_outfits(data, "test")
     assert sorted(e.label for e in compat) == [0, 0, 0, 1, 1, 1]
+
+
+def test_maryland_task_files_under_label(tmp_path):
+    """Some copies keep the two task files in ``label/``: both are found there."""
+    write_maryland_fixture(tmp_path)
+    (tmp_path / "label").mkdir()
+    for name in ("fill_in_blank_test.json", "fashion_compatibility_prediction.txt"):
+        (tmp_path / name).rename(tmp_path / "label" / name)
+    data = pv.load_polyvore(tmp_path)
+    assert len(data.fitb) == 1 and [e.label for e in data.compatibility] == [1, 0]
 
 
 def test_maryland_errors_name_the_file(tmp_path):

@@ -189,8 +189,11 @@ def test_evaluate_table_and_tuning():
     assert t.loc["visual", "V-nDCG"] == pytest.approx(1.0)  # the judge agrees with the model here
     v, t_ = t.loc["combined", "V-nDCG"], t.loc["combined", "T-nDCG"]
     assert t.loc["combined", "MM-nDCG"] == pytest.approx(math.sqrt(v * t_))
-    best = search.tune_weight(engine, "arithmetic", [query], ids, judge, engine.true_values, grid=(0.1, 1.0), k=2)
-    assert best in (0.1, 1.0)
+    grid = (0.1, 1.0)
+    best = search.tune_weight(engine, "arithmetic", [query], ids, judge, engine.true_values, grid=grid, k=2)
+    mm = [search.table(search.evaluate(engine, [query], ids, judge, engine.true_values, ["arithmetic"], 2,
+                                       weights={"arithmetic": w})).loc["arithmetic", "MM-nDCG"] for w in grid]
+    assert best == grid[int(np.argmax(mm))]  # the grid value with the best MM-nDCG (the first on a tie)
 
 
 # ----- search at scale ---------------------------------------------------------------------------------
@@ -243,7 +246,7 @@ def test_fashion_product_images_real_sample():
     assert (first.item_id, first.category, first.subcategory, first.colors) == ("1163", "topwear", "tshirts", ("blue",))
     images, failed = load_images(catalog.with_images, 32)
     assert images.shape == (10, 32, 32, 3) and failed == []
-    assert (images[:, 0, 0] > 200).all() or images.std() > 0  # white padding around a tall photo
+    assert (images[:, 0, 0] > 200).all()  # white padding around a tall photo
 
 
 def test_styles_csv_fixture_quirks_and_errors(tmp_path):

@@ -48,6 +48,8 @@ def test_ivf_trained_on_a_sample_is_exact_when_every_cell_is_probed(data):
     _, exact = VectorIndex.build(gallery, "l2").search(queries, 10)
     np.testing.assert_array_equal(index.search(queries, 10)[1], exact)
     assert len(index) == len(gallery)
+    on_all = VectorIndex.build(gallery, "l2", kind="ivf", nlist=8, nprobe=8)  # k-means on all 500: other cells
+    assert not np.allclose(index.index.quantizer.reconstruct_n(0, 8), on_all.index.quantizer.reconstruct_n(0, 8))
 
 
 def test_bad_arguments():

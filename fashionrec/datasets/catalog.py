@@ -21,6 +21,7 @@ Layouts (see data/README.md, chapter 4)::
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,7 +274,8 @@ class SearchData:
         images, failed = load_images(catalog.with_images, image_size)
         if failed:
             print(f"{len(failed)} image file(s) could not be read and are left out: {failed[:5]} ...")
-        usable = [it for it in catalog.with_images if it.item_id not in set(failed)]
+        unreadable = set(failed)
+        usable = [it for it in catalog.with_images if it.item_id not in unreadable]
         if len(catalog.missing_images):
             print(catalog.summary())
         index = {it.item_id: k for k, it in enumerate(usable)}
@@ -284,7 +286,13 @@ class SearchData:
         values = sorted({v for it in usable for v in item_values(it)})
         queries = {s: attribute_queries(items[s], n_queries, seed=seed) for s in ("valid", "test")}
         return SearchData(items, imgs, photos, np.tile(np.arange(len(items["train"])), views_per_item), queries,
-                          {v: (v,) for v in values}, f"{catalog.source}-{len(usable)}")
+                          {v: (v,) for v in values}, _catalog_key(catalog.source, usable, image_size, views_per_item, seed))
+
+
+def _catalog_key(source: str, items: list[Item], image_size: int, views: int, seed: int) -> str:
+    """The feature-cache name of a real catalog's data: which items, and what decides the splits and views."""
+    ids = hashlib.blake2b("\n".join(it.item_id for it in items).encode(), digest_size=8).hexdigest()
+    return f"{source}-{len(items)}-{ids}-size{image_size}-views{views}-seed{seed}"
 
 
 def item_values(item: Item) -> set[str]:

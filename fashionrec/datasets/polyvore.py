@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from fashionrec.datasets.files import load_image, read_json
+from fashionrec.text import tokenize  # the catalog tokenizer of chapter 4: "t-shirt", "h&m" stay one word
 from fashionrec.world.records import CompatibilityExample, FITBQuestion, Item, Outfit
 
 SPLITS = ("train", "valid", "test")
@@ -43,14 +44,6 @@ SLOT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bag", ("bag", "handbag", "clutch", "tote", "backpack", "wallet", "luggage", "briefcase")),
 )
 SLOTS = ("top", "outerwear", "bottom", "dress", "shoes", "bag", "accessory")
-WORD = re.compile(r"[a-z0-9&]+(?:['-][a-z0-9]+)*")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words: letters, digits, '&', inner hyphens and apostrophes ("t-shirt", "h&m")."""
-    return WORD.findall(text.lower())
-
-
 def build_vocab(texts: Iterable[str], min_count: int = 30) -> dict[str, int]:
     """word -> id (from 1; 0 = padding) for words seen at least ``min_count`` times (Han et al.: 30)."""
     counts = Counter(w for t in texts for w in tokenize(t))
@@ -142,10 +135,10 @@ def load_polyvore(root: str | Path, drop_missing: bool = False, check_images: bo
                                  f"categoryid}}]}}") from None
             outfits[split].append(Outfit(set_id, tuple(ids), str(o.get("name", ""))))
     data = PolyvoreData(root, items, outfits)
-    if (root / "fill_in_blank_test.json").exists() or (root / "label" / "fill_in_blank_test.json").exists():
-        data.fitb = read_fitb(_find(root, "fill_in_blank_test.json"))
-    if (root / "fashion_compatibility_prediction.txt").exists():
-        data.compatibility = read_compatibility(root / "fashion_compatibility_prediction.txt")
+    if (path := _find(root, "fill_in_blank_test.json")).exists():
+        data.fitb = read_fitb(path)
+    if (path := _find(root, "fashion_compatibility_prediction.txt")).exists():
+        data.compatibility = read_compatibility(path)
     if check_images:
         data.missing_images = sorted(i for i, it in items.items() if not Path(it.image).exists())
     if drop_missing and data.missing_images:

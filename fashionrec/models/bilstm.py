@@ -295,32 +295,34 @@ def score_outfits(model: nn.Module, table: ItemTable, outfits: Sequence[tuple[st
     model.eval()
     emb = embeddings if embeddings is not None else embed_items(model, table, gallery, device)
     index = {i: k for k, i in enumerate(gallery)}
+    pairwise = isinstance(model, SiameseNet) or not (model.use_f or model.use_b)
+    if pairwise:
+        e_all = F.normalize(emb["e" if "e" in emb else "f"], dim=-1)  # (G, D)
+    else:
+        candidates = torch.cat([emb["x"], emb["x"].new_zeros(1, emb["x"].shape[1])])  # gallery + stop vector
     scores = []
     for start in range(0, len(outfits), batch_size):
         chunk = outfits[start:start + batch_size]
         lengths = torch.tensor([len(o) for o in chunk], device=device)
         width = int(lengths.max())
         rows = torch.tensor([[index[i] for i in o] + [index[o[-1]]] * (width - len(o)) for o in chunk], device=device)
-        if isinstance(model, SiameseNet) or not (model.use_f or model.use_b):
-            e = F.normalize(emb["e" if "e" in emb else "f"], dim=-1)[rows]  # (B, T, D)
+        if pairwise:
+            e = e_all[rows]  # (B, T, D)
             valid = torch.arange(width, device=device)[None] < lengths[:, None]
             pairs = valid[:, :, None] & valid[:, None, :] & ~torch.eye(width, dtype=torch.bool, device=device)
             sim = (e @ e.transpose(1, 2)) * pairs
             scores.append(sim.sum((1, 2)) / pairs.sum((1, 2)).clamp(min=1))
         else:
-            candidates = torch.cat([emb["x"], emb["x"].new_zeros(1, emb["x"].shape[1])])
             e_f, e_b = model.outfit_nll(candidates[rows], rows, lengths, candidates)
             scores.append(-(e_f + e_b))
     return torch.cat(scores).float().cpu().numpy()
 
 
-
-
 def fitb_scores(model: nn.Module, table: ItemTable, questions: Sequence, gallery: Sequence[str],
-                device: torch.device | str = "cpu") -> np.ndarray:
+                device: torch.device | str = "cpu", embeddings: dict[str, Tensor] | None = None) -> np.ndarray:
     """(Q, C): the score of each completed outfit; FITB picks the argmax (= the lowest Bi-LSTM loss)."""
     outfits = [tasks.fill(q.context, c) for q in questions for c in q.candidates]
-    return score_outfits(model, table, outfits, gallery, device).reshape(len(questions), -1)
+    return score_outfits(model, table, outfits, gallery, device, embeddings=embeddings).reshape(len(questions), -1)
 
 
 # ----- training and evaluation --------------------------------------------------------------------
@@ -356,9 +358,11 @@ def evaluate(model: nn.Module, data: OutfitTasks, device: torch.device | str = "
     from fashionrec.metrics import auc, fitb_accuracy
 
     out = {}
+    emb = embed_items(model, data.table, data.gallery, device)  # the test gallery, encoded once
     for neg, questions in data.fitb.items():
-        scores = fitb_scores(model, data.table, questions, data.gallery, device)
+        scores = fitb_scores(model, data.table, questions, data.gallery, device, embeddings=emb)
         out[f"fitb_{neg}"] = fitb_accuracy(scores, np.array([q.answer for q in questions]))
-    scores = score_outfits(model, data.table, [e.item_ids for e in data.compatibility], data.gallery, device)
+    scores = score_outfits(model, data.table, [e.item_ids for e in data.compatibility], data.gallery, device,
+                           embeddings=emb)
     out["auc"] = auc(scores, np.array([e.label for e in data.compatibility]))
     return out

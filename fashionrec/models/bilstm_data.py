@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from fashionrec.backbones import Backbone, build_backbone
-from fashionrec.datasets.polyvore import tokenize
+from fashionrec.text import tokenize
 
 if TYPE_CHECKING:
     from fashionrec.models.bilstm import BiLSTMConfig
@@ -103,7 +103,6 @@ def collate_outfits(table: ItemTable, max_items: int, pool: Sequence[str] | None
         return {"inputs": inputs, "tokens": table.tokens[rows], "index": torch.tensor([position[i] for i in ids]),
                 "lengths": torch.tensor([len(o) for o in outfits])}
     return collate
-
 
 
 # ----- a chapter run's data ----------------------------------------------------------------------

@@ -50,8 +50,9 @@ def generate_outfit(model: BiLSTMVSE, table: ItemTable, gallery: Sequence[str], 
                     break
     for direction in ("forward", "backward"):
         while len(seq) < max_items:
-            ordered = seq if direction == "forward" else seq[::-1]
-            pf, pb = model.predict(x[ordered][None], torch.tensor([len(seq)], device=x.device))
+            # predict() runs the backward LSTM over the reversed outfit itself: its last step has read the
+            # outfit from the end back to the first item and predicts the item before it
+            pf, pb = model.predict(x[seq][None], torch.tensor([len(seq)], device=x.device))
             logits = x @ (pf if direction == "forward" else pb)[0, -1]  # (G,) next (or previous) item
             later = ranks > ranks[seq[-1]] if direction == "forward" else ranks < ranks[seq[0]]
             cats = ranks[later].unique().tolist()
@@ -73,7 +74,7 @@ def text_vector(model: BiLSTMVSE, text: str, vocab: dict[str, int], max_words: i
 
 
 @torch.no_grad()
-def edit_with_text(model: BiLSTMVSE, table: ItemTable, gallery: Sequence[str], outfit: Sequence[str],
+def edit_with_text(table: ItemTable, gallery: Sequence[str], outfit: Sequence[str],
                    keep: Sequence[str], query: Tensor, embeddings: dict[str, Tensor],
                    text_weight: float = 2.0) -> tuple[str, ...]:
     """Image + text: replace each item f_i not in ``keep`` by argmin_f d(f, f_i + w v_q) over gallery
@@ -94,7 +95,7 @@ def edit_with_text(model: BiLSTMVSE, table: ItemTable, gallery: Sequence[str], o
 
 
 @torch.no_grad()
-def nearest_to_text(model: BiLSTMVSE, gallery: Sequence[str], query: Tensor, embeddings: dict[str, Tensor]) -> str:
+def nearest_to_text(gallery: Sequence[str], query: Tensor, embeddings: dict[str, Tensor]) -> str:
     """Text only: the gallery image closest to v_q in the VSE space (it seeds the outfit)."""
     return gallery[int((F.normalize(embeddings["f"], dim=-1) @ query).argmax())]
 

@@ -294,7 +294,6 @@ def chance(n_negatives: int) -> dict[str, float]:
     return {"accuracy": 0.5, "auc": 0.5, **{f"hit@{k}": min(1.0, k / (n_negatives + 1)) for k in KS}}
 
 
-
 @torch.no_grad()
 def attention_maps(model: CTL, data: CTLData, split: str, category: int, rows: np.ndarray | None = None) -> np.ndarray:
     """(N, h, w) attention a_i of the split's scenes ``rows`` (default all) for any ``category``.

@@ -165,8 +165,6 @@ def sample_negatives(positive: np.ndarray, exclude: Sequence[set[int]], pools: d
 
 def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images: bool):
     """tasks.make_scenes + tasks.ctl_triplets, cached beside the world (records, and images if kept)."""
-    from fashionrec.world import tasks
-    from fashionrec.world.render import mask_box
 
     root = Path(world.cache_dir) / "ctl" if world.cache_dir else None
     stem = f"{split}-n{n}-size{size}-seed{seed}"
@@ -176,11 +174,7 @@ def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images:
                   for s in blob["scenes"]]
         triplets = [CTLTriplet(**{**t, "box": tuple(t["box"])}) for t in blob["triplets"]]
         return scenes, triplets, (np.load(root / f"{stem}.npy") if keep_images else None), None
-    scenes, images = tasks.make_scenes(world, split, n, size=size, seed=seed)
-    keep = _has_negatives(world, split, scenes)
-    scenes, images = [s for s, k in zip(scenes, keep) if k], images[keep]
-    triplets = tasks.ctl_triplets(world, split, scenes, seed=seed)
-    masked = np.stack([mask_box(im, t.box) for im, t in zip(images, triplets)])  # (N, S, S, 3)
+    scenes, triplets, masked = _masked_scenes(world, split, n, size, seed)
     if root is not None:
         root.mkdir(parents=True, exist_ok=True)
         if keep_images:
@@ -188,6 +182,20 @@ def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images:
         blob = {"scenes": [asdict(s) for s in scenes], "triplets": [asdict(t) for t in triplets]}
         (root / f"{stem}.json").write_text(json.dumps(blob))
     return scenes, triplets, (masked if keep_images else None), masked
+
+
+def _masked_scenes(world, split: str, n: int, size: int, seed: int
+                   ) -> tuple[list[Scene], list[CTLTriplet], np.ndarray]:
+    """tasks.make_scenes (scenes whose items all have a negative) + tasks.ctl_triplets, and each scene with
+    its triplet's product box masked: uint8 (N, size, size, 3)."""
+    from fashionrec.world import tasks
+    from fashionrec.world.render import mask_box
+
+    scenes, images = tasks.make_scenes(world, split, n, size=size, seed=seed)
+    keep = _has_negatives(world, split, scenes)
+    scenes, images = [s for s, k in zip(scenes, keep) if k], images[keep]
+    triplets = tasks.ctl_triplets(world, split, scenes, seed=seed)
+    return scenes, triplets, np.stack([mask_box(im, t.box) for im, t in zip(images, triplets)])
 
 
 def _has_negatives(world, split: str, scenes: list[Scene]) -> np.ndarray:
@@ -199,6 +207,19 @@ def _has_negatives(world, split: str, scenes: list[Scene]) -> np.ndarray:
     for i in world.pools[split]:
         count[negative_key(world.items[i])] = count.get(negative_key(world.items[i]), 0) + 1
     return np.array([all(count[negative_key(world.items[i])] > 1 for i in s.item_ids) for s in scenes], dtype=bool)
+
+
+def product_features(world, cfg: CTLConfig, backbone: Backbone, device: str | torch.device = "cpu",
+                     progress: bool = True) -> tuple[list[str], np.ndarray]:
+    """Every FashionWorld item (all splits, sorted ids) and its pooled ``cfg.global_levels`` vector from
+    the product image, cached beside the world."""
+    cache = Path(world.cache_dir) / "features" if world.cache_dir else None
+    product_ids = sorted(i for pool in world.pools.values() for i in pool)
+    _, products = backbone_maps(backbone, world.images(product_ids, size=cfg.product_size), device=device,
+                                cache_dir=cache, progress=progress, with_regions=False,
+                                cache_key=f"fashionworld-{world.cfg.key()}-products-{cfg.product_size}",
+                                global_levels=cfg.global_levels, region_level=cfg.region_level)
+    return product_ids, products
 
 
 def fashionworld_data(world, cfg: CTLConfig, backbone: Backbone, device: str | torch.device = "cpu",
@@ -213,13 +234,9 @@ def fashionworld_data(world, cfg: CTLConfig, backbone: Backbone, device: str | t
     from fashionrec.world.vocab import CATEGORIES
 
     cache = Path(world.cache_dir) / "features" if world.cache_dir else None
-    product_ids = sorted(i for pool in world.pools.values() for i in pool)
+    product_ids, products = product_features(world, cfg, backbone, device, progress)
     index = {i: k for k, i in enumerate(product_ids)}
-    images = world.images(product_ids, size=cfg.product_size)
     levels = dict(global_levels=cfg.global_levels, region_level=cfg.region_level)
-    _, products = backbone_maps(backbone, images, device=device, cache_dir=cache, progress=progress,
-                                cache_key=f"fashionworld-{world.cfg.key()}-products-{cfg.product_size}",
-                                with_regions=False, **levels)
     cats = np.array([CATEGORIES.index(world.items[i].category) for i in product_ids])
     kind = np.array([negative_key(world.items[i]) for i in product_ids])
     rng = np.random.default_rng(cfg.seed)
@@ -276,15 +293,7 @@ class _Lazy:
 
     def __getitem__(self, sl: slice) -> np.ndarray:
         if self._images is None:
-            from fashionrec.world import tasks
-            from fashionrec.world.render import mask_box
-
-            scenes, images = tasks.make_scenes(self.world, self.split, self.n, size=self.cfg.scene_size,
-                                               seed=self.cfg.seed)
-            keep = _has_negatives(self.world, self.split, scenes)
-            scenes, images = [s for s, k in zip(scenes, keep) if k], images[keep]
-            triplets = tasks.ctl_triplets(self.world, self.split, scenes, seed=self.cfg.seed)
-            self._images = np.stack([mask_box(im, t.box) for im, t in zip(images, triplets)])
+            self._images = _masked_scenes(self.world, self.split, self.n, self.cfg.scene_size, self.cfg.seed)[2]
         return self._images[sl]
 
 
@@ -346,7 +355,6 @@ def load_data(cfg: CTLConfig, backbone: Backbone, device: str | torch.device = "
     if cfg.dataset == "stl_fashion":
         return stl_data(cfg, backbone, device, progress, cache_dir)
     raise ValueError(f"dataset must be 'fashionworld' or 'stl_fashion'; got {cfg.dataset!r}")
-
 
 
 # ----- FashionWorld's oracle and the attribute diagnostic -------------------------------------------
@@ -419,4 +427,3 @@ def attribute_data(world, data: CTLData) -> CTLData:
                           for t in split.triplets])
         splits[name] = replace(split, scene_global=scene, regions=np.zeros((len(scene), 1, 1, 1), np.float32))
     return replace(data, products=np.stack([vector(i) for i in data.product_ids]), splits=splits)
-

@@ -153,7 +153,7 @@ class MidLevelFeatures(backbones.Backbone):
     frozen lower CNN layers. (B, 3, H, W) -> (B, C_mid * grid * grid).
 
     Mid-level maps keep colour, pattern and material (what outfits are matched on) better than
-    the last, most ImageNet-specific layer; a linear probe shows it in the notebook.
+    the last, most ImageNet-specific layer (``benchmarks/bench_ch5_probe.py`` probes it level by level).
     """
 
     def __init__(self, backbone: backbones.Backbone, grid: int = 4):

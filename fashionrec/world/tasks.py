@@ -227,7 +227,6 @@ def _pick(seq: list, n: int, rng: np.random.Generator) -> list:
     return [seq[k] for k in sorted(rng.choice(len(seq), size=min(n, len(seq)), replace=False))]
 
 
-
 # ----- single-attribute baselines (is the world trivially solvable?) -----------------------------
 def attribute_pmi(world: World, attr: str, split: str = "train", smoothing: float = 1.0) -> dict[tuple, float]:
     """PMI of attribute values co-occurring in the split's outfits (e.g. attr="colors").
