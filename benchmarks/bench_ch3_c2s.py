@@ -27,7 +27,7 @@ from fashionrec import serve
 from fashionrec.backbones import build_backbone
 from fashionrec.features import whitebox_features
 from fashionrec.models import c2s
-from fashionrec.world.records import ConsumerPhoto
+from fashionrec.records import ConsumerPhoto
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 from fastapi.testclient import TestClient  # noqa: E402

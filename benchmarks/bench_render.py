@@ -14,9 +14,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from fashionrec.world.records import Item  # noqa: E402
-from fashionrec.world.render import (render_consumer_photo, render_items,  # noqa: E402
-                                     render_scene)
+from fashionrec.records import Item  # noqa: E402
+from fashionrec.world.render import render_consumer_photo, render_items  # noqa: E402
+from fashionrec.world.scene import render_scene  # noqa: E402
 from fashionrec.world.vocab import (CATEGORY_OF, COLORS, MATERIALS, PATTERNS,  # noqa: E402
                                     SUBCATEGORY_LIST)
 

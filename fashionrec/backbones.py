@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -48,6 +47,7 @@ import torchvision
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from fashionrec import store
 from fashionrec.config import select_device
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -398,12 +398,8 @@ def to_batch(images: np.ndarray | Tensor, device: torch.device) -> Tensor:
 
 
 def digest_array(images: np.ndarray | Tensor) -> str:
-    """blake2b of the array's bytes, dtype and shape."""
-    arr = images.detach().cpu().numpy() if isinstance(images, Tensor) else images
-    arr = np.ascontiguousarray(arr)
-    h = hashlib.blake2b(f"{arr.dtype.str}{arr.shape}".encode(), digest_size=16)
-    h.update(arr.reshape(-1).view(np.uint8))
-    return h.hexdigest()
+    """The store's data digest of an array (dtype, shape and bytes)."""
+    return store.digest_array(images)
 
 
 def digest_weights(backbone: Backbone) -> str:
@@ -419,31 +415,15 @@ def feature_cache_path(backbone: Backbone, images: np.ndarray | Tensor, cache_di
                        cache_key: str | None = None) -> Path:
     """The cache file for ``extract_features(backbone, images, ...)``.
 
-    The name hashes the backbone (name, pretrained flag, dim, and its weights), the image size,
-    the number of images, and ``cache_key`` (the caller's name for the data) or, when that is
-    None, the image bytes themselves.
+    The store's key scheme: the backbone (name, pretrained flag, dim, and its weights' digest), the
+    image size and count, and ``cache_key`` (the caller's digest of the data) or, when that is None,
+    the image bytes themselves.
     """
     height, width = _image_size(images)
     data = f"key:{cache_key}" if cache_key is not None else f"bytes:{digest_array(images)}"
-    parts = ["v1", backbone.name, f"pretrained={backbone.pretrained}", f"dim={backbone.dim}",
-             f"size={height}x{width}", f"n={len(images)}", data,
-             f"weights:{digest_weights(backbone)}"]
-    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
+    digest = store.key("features", backbone.name, backbone.pretrained, backbone.dim, (height, width),
+                       len(images), data, digest_weights(backbone))
     return Path(cache_dir) / f"{backbone.name}-{height}x{width}-{digest}.npy"
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def extract_features(backbone: Backbone, images: np.ndarray | Tensor, batch_size: int = 64,
@@ -472,10 +452,9 @@ def extract_features(backbone: Backbone, images: np.ndarray | Tensor, batch_size
     path = None
     if cache_dir is not None:
         path = feature_cache_path(backbone, images, cache_dir, cache_key)
-        if path.exists():
-            cached = np.load(path)
-            if cached.shape == (len(images), backbone.dim):
-                return cached
+        cached = store.load_array(path, (len(images), backbone.dim))
+        if cached is not None:
+            return cached
     dev = select_device(device) if isinstance(device, str) else torch.device(device)
     param = next(backbone.parameters(), None)
     old_device = param.device if param is not None else torch.device("cpu")
@@ -492,5 +471,5 @@ def extract_features(backbone: Backbone, images: np.ndarray | Tensor, batch_size
     finally:
         backbone.to(old_device).train(was_training)
     if path is not None:
-        _save_atomic(path, out)
+        store.save_array(path, out)
     return out

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -68,9 +69,76 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+C = TypeVar("C", bound="ChapterConfig")
+
+
+def world_profile(profile: str) -> str:
+    """The FashionWorld size a profile uses: ``smoke`` -> smoke, ``standard`` and ``paper`` -> standard.
+
+    The one place that maps profiles to world sizes (a ``paper`` run on FashionWorld, e.g. to test
+    the paper's hyper-parameters on known data, uses the book's world).
+    """
+    return "smoke" if check_profile(profile) == "smoke" else "standard"
+
+
+@dataclass(frozen=True)
+class ChapterConfig:
+    """The parameters every notebook has; each chapter's config extends it with its own fields.
+
+    Build one with ``for_profile(profile, **overrides)``: the chapter's preset for the profile
+    (class attribute ``PRESETS``), then the overrides that were actually given. An override of
+    ``None`` means "not set", so a notebook's ``dataset = None`` keeps the profile's own dataset
+    (the ``paper`` preset's real dataset is never replaced by a notebook default).
+    """
+
+    chapter: str = ""
+    profile: str = "standard"
+    dataset: str = "fashionworld"
+    data_root: str = "data"
+    device: str = "auto"  # "auto" = cuda when available
+    seed: int = 0  # FashionWorld's seed and the data's; training seeds are ``seeds``
+    seeds: tuple[int, ...] = (0,)  # one trained model per seed; claims are tested over them
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
+    DATASETS: ClassVar[tuple[str, ...]] = ()  # the datasets the chapter reads; () = not checked
+
+    def __post_init__(self) -> None:
+        check_profile(self.profile)
+        seeds = self.seeds
+        if isinstance(seeds, int) or not all(isinstance(s, int) for s in seeds) or not seeds:
+            raise ValueError(f"{type(self).__name__}.seeds must be a non-empty tuple of ints; got {seeds!r}")
+        object.__setattr__(self, "seeds", tuple(seeds))
+        if self.DATASETS and self.dataset not in self.DATASETS:
+            raise ValueError(f"{type(self).__name__}.dataset must be one of {', '.join(self.DATASETS)}; "
+                             f"got {self.dataset!r}")
+
+    @classmethod
+    def for_profile(cls: type[C], profile: str = "standard", **overrides: Any) -> C:
+        """The chapter's preset for ``profile`` with the overrides that are not ``None``.
+
+        ``seed=s`` without ``seeds`` shifts the preset's seeds to ``s, s + 1, ...`` (as many as the
+        preset has). Unknown names raise a ValueError that lists the known ones.
+        """
+        check_profile(profile)
+        names = {f.name for f in fields(cls)}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if unknown := sorted(set(given) - names):
+            raise ValueError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        values = {**cls.PRESETS.get(profile, {}), **given}
+        if "seed" in given and "seeds" not in given:
+            n = len(values.get("seeds", next(f.default for f in fields(cls) if f.name == "seeds")))
+            values["seeds"] = tuple(range(given["seed"], given["seed"] + n))
+        return cls(profile=profile, **values)
+
+    @property
+    def on_world(self) -> bool:
+        """True when the data is FashionWorld (figures and oracles that only a known world can give)."""
+        return self.dataset == "fashionworld"
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """The parameters every notebook has; chapters extend it with their own fields."""
+    """Deprecated: being replaced by ``ChapterConfig`` (kept until every chapter has moved)."""
 
     chapter: str
     profile: str = "standard"

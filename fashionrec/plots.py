@@ -6,11 +6,15 @@ Each function takes ``ax=None`` (or makes its own figure) and returns the ``Figu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Box = tuple[float, float, float, float]
 
@@ -99,5 +103,30 @@ def curves(x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str, ylabel: str, t
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: dict[str, "pd.DataFrame"], title: str | None = None,
+                    valid_label: str = "validation metric") -> Figure:
+    """The book's one training-curve figure: train loss (left) and validation metric (right) per epoch.
+
+    ``histories``: label -> ``train.History.to_frame()`` (columns ``epoch``, ``train_loss``,
+    ``valid_metric``). Runs without a validation metric leave the right panel empty.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for label, frame in histories.items():
+        left.plot(frame["epoch"], frame["train_loss"], marker=".", label=label)
+        if frame["valid_metric"].notna().any():
+            right.plot(frame["epoch"], frame["valid_metric"], marker=".", label=label)
+    left.set_xlabel("epoch")
+    left.set_ylabel("training loss")
+    right.set_xlabel("epoch")
+    right.set_ylabel(valid_label)
+    for ax in (left, right):
+        if ax.lines:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

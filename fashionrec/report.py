@@ -1,8 +1,13 @@
 """Results and runs: record each headline number once, where the book and the tests can read it.
 
-``start_run`` makes ``runs/<chapter>/<profile>/<config-hash>/`` with ``config.json`` (the full
-config, seed, git commit, package versions, device); ``record`` glues a number into the notebook
-(book pages cite it with ``{glue:text}``) and adds it to that folder's ``metrics.json``.
+``start_run`` makes ``runs/<chapter>/<profile>/<key>/``, where the key digests the config, the code
+the chapter runs (``store.code_digest``: a changed loss or a fixed bug gets a new folder, so nothing
+stale is reloaded) and the data's digest. It writes ``config.json`` (config, code digest, data,
+seed, git commit, package versions, device) and a fresh, empty ``metrics.json``. ``record`` glues a
+number into the notebook and adds it to that ``metrics.json``.
+
+Glue keys follow one scheme: ``ch<N>_<what>`` (``ch1_fitb_type``, ``ch2_claim_c_beats_a``), lower
+case with underscores; book pages cite them as ``{glue:text}`../notebooks/NN_name.ipynb::key:.3f```.
 """
 
 from __future__ import annotations
@@ -49,16 +54,55 @@ def environment() -> dict[str, Any]:
             "machine": platform.machine()}
 
 
-def start_run(config: Any, device: str = "cpu", root: Path | None = None) -> Path:
-    """Create (or reuse) the run folder of ``config`` (a dataclass with ``chapter`` and ``profile``)."""
+def start_run(config: Any, device: str = "cpu", root: Path | None = None, *, code: str | None = None,
+              data: str = "") -> Path:
+    """Create (or reuse) the run folder of ``config`` (a dataclass with ``chapter`` and ``profile``).
+
+    Args:
+        config: the chapter's config.
+        device: recorded in config.json.
+        root: the runs folder (default ``runs_root()``).
+        code: the module whose code the run depends on (its ``store.code_digest``, which follows its
+            imports); default: the package that defines ``config``'s class.
+        data: a digest of the data, for data that the config does not name exactly (real datasets).
+    """
+    from fashionrec import store
+
     global _current
     cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
-    path = (root or runs_root()) / cfg["chapter"] / cfg["profile"] / config_hash(cfg)
+    if code is None:
+        module = type(config).__module__
+        code = module.rpartition(".")[0] if module.count(".") >= 2 else module
+    code_version = store.code_digest(code) if code.startswith("fashionrec") else ""
+    path = (root or runs_root()) / cfg["chapter"] / cfg["profile"] / config_hash(
+        {"config": cfg, "code": code_version, "data": data})
     path.mkdir(parents=True, exist_ok=True)
-    info = {"config": cfg, "seed": cfg.get("seed"), "device": str(device), **environment()}
-    (path / "config.json").write_text(json.dumps(info, indent=2, sort_keys=True, default=str))
+    info = {"config": cfg, "seed": cfg.get("seed"), "device": str(device), "code": code,
+            "code_digest": code_version, "data_digest": data, **environment()}
+    store.save_json(path / "config.json", info)
+    store.save_json(path / "metrics.json", {})  # fresh for every run: a stale value cannot be read back
     _current = path
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What ``setup`` hands a notebook: the run folder and the device."""
+
+    run_dir: Path
+    device: Any  # torch.device
+
+
+def setup(config: Any, data: str = "", code: str | None = None) -> Setup:
+    """A notebook's one setup call: seed everything with ``config.seed``, pick the device, open the run folder.
+
+    ``data``: the data's digest (each chapter's data container has one), part of the run folder's key.
+    """
+    from fashionrec.config import seed_everything, select_device
+
+    seed_everything(config.seed)
+    device = select_device(config.device)
+    return Setup(start_run(config, str(device), code=code, data=data), device)
 
 
 def record(key: str, value: Any, display: bool = False) -> None:
@@ -75,7 +119,9 @@ def record(key: str, value: Any, display: bool = False) -> None:
         path = _current / "metrics.json"
         metrics = json.loads(path.read_text()) if path.exists() else {}
         metrics[key] = value
-        path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        from fashionrec import store
+
+        store.save_json(path, metrics)
 
 
 def load_metrics(chapter: str, profile: str, root: Path | None = None) -> dict[str, Any]:

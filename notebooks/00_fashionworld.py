@@ -37,7 +37,8 @@ import seaborn as sns
 
 from fashionrec import config, metrics, plots, report
 from fashionrec.world import tasks
-from fashionrec.world.render import mask_box, render_items
+from fashionrec.world.render import render_items
+from fashionrec.world.scene import mask_box
 from fashionrec.world.styles import HARMONY, STYLES
 from fashionrec.world.vocab import CATEGORIES, COLORS
 from fashionrec.world.world import World, WorldConfig

@@ -61,7 +61,7 @@ cfg
 # background, with a box per item (`tasks.make_scenes`). `tasks.ctl_triplets` removes one item per
 # scene and draws a negative of the same category from the split's pool (for bags and accessories, of
 # the same kind: the box's place on the body tells whether a watch or a hat is missing). We fill the
-# box with grey (`render.mask_box`), run the frozen backbone **once** over every masked scene (128 px,
+# box with grey (`scene.mask_box`), run the frozen backbone **once** over every masked scene (128 px,
 # `cfg.scene_size`) and every product (64 px), and cache what the head reads: an intermediate map whose
 # cells are the scene's *regions*, and pooled maps, the *global* vector (which levels, see the model). For the hit rate we also draw
 # `n_negatives` products of the removed item's category per test scene.

@@ -20,7 +20,7 @@ from fashionrec.datasets.files import read_categories
 from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
 from fashionrec.models import bilstm, bilstm_data, bilstm_generate
 from fashionrec.world import tasks
-from fashionrec.world.records import FITBQuestion
+from fashionrec.records import FITBQuestion
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"

@@ -27,7 +27,7 @@ from fashionrec.models.joint_embedding import (CNNEncoder, JointEmbedding, Joint
                                                SameItemTripletLoss, VisualModel, attribute_loss, embed, mbmr_loss,
                                                retrieval_recall, triplet_loss)
 from fashionrec.text import TextPipeline, Vocabulary
-from fashionrec.world.records import Item, MultimodalQuery
+from fashionrec.records import Item, MultimodalQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"

@@ -5,9 +5,9 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from fashionrec.world.records import Item
-from fashionrec.world.render import (crop_box, mask_box, render_consumer_photo, render_item,
-                                     render_items, render_scene)
+from fashionrec.records import Item
+from fashionrec.world.render import render_consumer_photo, render_item, render_items
+from fashionrec.world.scene import crop_box, mask_box, render_scene
 from fashionrec.world.vocab import CATEGORY_OF, MATERIALS, PALETTE, SUBCATEGORIES, SUBCATEGORY_LIST
 
 

@@ -146,9 +146,11 @@ def test_user_model_rewards_taste(world):
     assert np.mean([world.user_log_prob(user, o) for o in liked]) > np.mean([world.user_log_prob(user, o) for o in random])
 
 
-def test_unknown_profile_is_refused():
-    with pytest.raises(ValueError, match="paper"):
-        WorldConfig.for_profile("paper")
+def test_profiles_map_to_world_sizes_in_one_place():
+    assert WorldConfig.for_profile("paper") == WorldConfig.for_profile("standard")  # config.world_profile
+    assert WorldConfig.for_profile("smoke").n_items < WorldConfig.for_profile("standard").n_items
+    with pytest.raises(ValueError, match="smoke, standard, paper"):
+        WorldConfig.for_profile("big")
 
 
 def test_outfit_model_needs_items_of_a_slot():

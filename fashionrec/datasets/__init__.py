@@ -1,1 +1,1 @@
-"""Real-data loaders: each reads one dataset's official layout and yields the records of ``fashionrec.world.records``."""
+"""Real-data loaders: each reads one dataset's official layout and yields the records of ``fashionrec.records``."""

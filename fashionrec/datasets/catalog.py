@@ -1,7 +1,7 @@
 """Product catalogs (image + text) for chapter 4: Polyvore Outfits item metadata and the Kaggle
 "Fashion Product Images" ``styles.csv``. The paper's own 0.5 M / 1.5 M-item catalog is not public.
 
-Both loaders return a :class:`Catalog` of ``fashionrec.world.records.Item`` (text, category,
+Both loaders return a :class:`Catalog` of ``fashionrec.records.Item`` (text, category,
 sub-category, colours where the data has them, image path). Items whose image file is missing are
 kept in ``missing_images`` and reported by :meth:`Catalog.summary`, never silently dropped.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from fashionrec.datasets.files import load_image, read_categories, read_json
-from fashionrec.world.records import Item
+from fashionrec.records import Item
 
 STYLES_COLUMNS = ("id", "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year",
                   "usage", "productDisplayName")
@@ -251,7 +251,7 @@ class SearchData:
         ``tasks.multimodal_queries``; synonyms from the catalog generator's word tables."""
         from fashionrec.world import catalog as fw_catalog
         from fashionrec.world import tasks
-        from fashionrec.world.records import ConsumerPhoto
+        from fashionrec.records import ConsumerPhoto
         from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS
 
         items = {s: [world.items[i] for i in world.pools[s]] for s in ("train", "valid", "test")}
@@ -320,7 +320,7 @@ def attribute_queries(items: list[Item], n: int, seed: int = 0):
     """Multimodal queries on a real catalog, as ``world.tasks.multimodal_queries`` makes them: replace a
     colour, remove one, or add a pattern / material seen in the catalog; ``relevant`` = items of the
     same sub-category that satisfy the request. Stops early when the catalog cannot give ``n``."""
-    from fashionrec.world.records import MultimodalQuery
+    from fashionrec.records import MultimodalQuery
 
     rng = np.random.default_rng(seed)
     values = [item_values(it) for it in items]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fashionrec.world.records import Box, ConsumerPhoto, Item
+from fashionrec.records import Box, ConsumerPhoto, Item
 
 CATEGORIES = ("dresses", "skirts", "tops", "bottoms")  # the paper's four
 SPLITS = ("train", "val", "test")

@@ -29,7 +29,7 @@ import numpy as np
 
 from fashionrec.datasets.files import load_image, read_json
 from fashionrec.text import tokenize  # the catalog tokenizer of chapter 4: "t-shirt", "h&m" stay one word
-from fashionrec.world.records import CompatibilityExample, FITBQuestion, Item, Outfit
+from fashionrec.records import CompatibilityExample, FITBQuestion, Item, Outfit
 
 SPLITS = ("train", "valid", "test")
 # A Polyvore category name goes to the first slot (checked in this order) one of whose words it contains.

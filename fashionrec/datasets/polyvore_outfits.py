@@ -22,7 +22,7 @@ from pathlib import Path
 
 from fashionrec.datasets.files import read_categories, read_json
 from fashionrec.datasets.polyvore import SPLITS, PolyvoreData, _drop, read_compatibility, read_fitb
-from fashionrec.world.records import CompatibilityExample, FITBQuestion, Item, Outfit
+from fashionrec.records import CompatibilityExample, FITBQuestion, Item, Outfit
 
 # Polyvore Outfits' semantic categories -> the coarse outfit slots used across the book.
 SEMANTIC_SLOT = {"tops": "top", "outerwear": "outerwear", "bottoms": "bottom", "all-body": "dress",

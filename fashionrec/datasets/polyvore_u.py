@@ -19,7 +19,7 @@ top are counted in ``PolyvoreU.second_tops``. The LMDB image store of the origin
 read: unpack the JPEGs. Missing image files are counted, reported by ``summary()`` and with a
 warning; they are not dropped (``image_path`` returns None for them).
 
-Records are those of ``fashionrec.world.records``: one ``Item`` per (category, index) with id
+Records are those of ``fashionrec.records``: one ``Item`` per (category, index) with id
 ``"top/19000"``, outfits as item-id tuples, and ``RankingList`` per user and split (the user's
 positives plus their negatives, as He & Hu evaluate).
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionrec.world.records import Item, RankingList
+from fashionrec.records import Item, RankingList
 
 LAYOUT = "data/README.md#polyvore-u"
 VARIANTS = ("630", "53", "519", "32")

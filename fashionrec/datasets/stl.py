@@ -12,7 +12,7 @@ Layout under ``data_root`` (see data/README.md, section STL-Fashion)::
 
 The dataset ships no split and no negatives: ``split_scenes`` splits by scene (deterministic in the
 seed) and ``stl_triplets`` draws one negative of the product's category per (scene, product) pair.
-Records are those of ``fashionrec.world.records``: ``Item`` per product (``category`` = the last
+Records are those of ``fashionrec.records``: ``Item`` per product (``category`` = the last
 level of the category path, ``subcategory`` = the whole path), ``Scene`` per scene (its products and
 boxes), ``CTLTriplet`` per pair. Missing images are counted, reported with a warning and in
 ``STLFashion.summary()``; the pairs that need them are left out (and counted).
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fashionrec.world.records import Box, CTLTriplet, Item, Scene
-from fashionrec.world.render import mask_box
+from fashionrec.records import Box, CTLTriplet, Item, Scene
+from fashionrec.world.scene import mask_box
 
 PAIRS_FILE = "fashion.json"
 CATEGORY_FILE = "fashion-cat.json"

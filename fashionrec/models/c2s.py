@@ -26,7 +26,7 @@ from fashionrec.config import RunConfig, TrainConfig, seed_everything
 from fashionrec.index import pairwise_scores
 from fashionrec.metrics import topk_accuracy_curve
 from fashionrec.train import History, fit
-from fashionrec.world.records import ConsumerPhoto
+from fashionrec.records import ConsumerPhoto
 
 CATEGORIES = ("dresses", "skirts", "tops", "bottoms")
 PAPER_BACKBONES = ("vgg16", "vgg19", "inception_v3", "resnet50")

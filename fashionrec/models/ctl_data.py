@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from fashionrec.backbones import Backbone, digest_array, digest_weights, to_batch
 from fashionrec.config import select_device
 from fashionrec.models.ctl import CTLConfig, evaluate
-from fashionrec.world.records import CTLTriplet, Scene
+from fashionrec.records import CTLTriplet, Scene
 
 
 # ----- frozen features: regions and global vector in one pass, cached ------------------------------
@@ -189,7 +189,7 @@ def _masked_scenes(world, split: str, n: int, size: int, seed: int
     """tasks.make_scenes (scenes whose items all have a negative) + tasks.ctl_triplets, and each scene with
     its triplet's product box masked: uint8 (N, size, size, 3)."""
     from fashionrec.world import tasks
-    from fashionrec.world.render import mask_box
+    from fashionrec.world.scene import mask_box
 
     scenes, images = tasks.make_scenes(world, split, n, size=size, seed=seed)
     keep = _has_negatives(world, split, scenes)

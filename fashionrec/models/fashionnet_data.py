@@ -17,7 +17,7 @@ from fashionrec import backbones
 from fashionrec.datasets.polyvore_u import PolyvoreU
 from fashionrec.models.fashionnet import SLOTS
 from fashionrec.world import tasks
-from fashionrec.world.records import RankingList
+from fashionrec.records import RankingList
 from fashionrec.world.world import World
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .records import Item
+from fashionrec.records import Item
 from .styles import STYLES, preference_table
 from .vocab import CATEGORIES, COLORS, MATERIALS, PATTERNS, SUBCATEGORIES
 

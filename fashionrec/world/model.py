@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from .records import Item
+from fashionrec.records import Item
 from .styles import HARMONY, STYLES, preference_table
 from .vocab import CATEGORIES, COLORS, LOUD_PATTERNS, MATERIALS, PATTERNS, SUBCATEGORY_LIST
 

@@ -2,7 +2,7 @@
 
 Inside: colours, patterns and material textures, outlines, the item renderer (`render_item`,
 `render_items`), backgrounds and `render_consumer_photo`. Silhouettes come from `shapes.py`;
-scenes live in `scene.py`, whose `render_scene`, `mask_box` and `crop_box` are re-exported here.
+scenes (`render_scene`, `mask_box`, `crop_box`) live in `scene.py`, which builds on this module.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fashionrec.world.records import Item
+from fashionrec.records import Item
 from fashionrec.world.shapes import (BLACK, DARK, GREY, INNER, LIGHT, LINE, LINING, MAIN, METAL,
                                      POLY, RIB, SEAM, STITCH, WHITE, shape_of)
 from fashionrec.world.vocab import PALETTE
 
-__all__ = ["render_item", "render_items", "render_consumer_photo", "render_scene", "mask_box",
-           "crop_box"]
+__all__ = ["render_item", "render_items", "render_consumer_photo"]
 
 _PAT = 16  # pattern level k of the main fabric is drawn with colour index _PAT + k
 _FABRIC = np.zeros(24, bool)
@@ -486,22 +485,3 @@ def render_consumer_photo(item: Item, seed: int, photo_seed: int, size: int = 64
         img = _box_blur(img, 1)
     img += rng.normal(0, rng.uniform(2, 7), img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------------------------
-# Scenes live in scene.py, which imports this module; their names are re-exported lazily (PEP 562)
-# so that importing either module first works.
-
-_FROM_SCENE = ("render_scene", "mask_box", "crop_box")
-
-
-def __getattr__(name: str):
-    if name in _FROM_SCENE:
-        from fashionrec.world import scene
-
-        return getattr(scene, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_FROM_SCENE])

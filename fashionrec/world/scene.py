@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fashionrec.world.records import Box, Item
+from fashionrec.records import Box, Item
 from fashionrec.world.render import BACKGROUNDS, SKIN, draw_item, outline
 from fashionrec.world.shapes import (INNER, LINE, POLY, SHAPES, arc, disc, ellipse, polygon,
                                      stroke, subcategory_of, symmetric)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from fashionrec.world.records import Item
+from fashionrec.records import Item
 from fashionrec.world.vocab import SUBCATEGORIES
 
 __all__ = ["SHAPES", "Shape", "shape_of", "subcategory_of"]

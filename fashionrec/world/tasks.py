@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .records import (CompatibilityExample, ConsumerPhoto, CTLTriplet, FITBQuestion, MultimodalQuery,
+from fashionrec.records import (CompatibilityExample, ConsumerPhoto, CTLTriplet, FITBQuestion, MultimodalQuery,
                       RankingList, Scene)
 from .vocab import COLORS, MATERIALS, PATTERNS
 from .world import World
@@ -145,7 +145,7 @@ def c2s_attribute_oracle(world: World, photos: list[ConsumerPhoto], gallery: lis
 # ----- Complete the Look (Kang et al. 2019) ----------------------------------------------------
 def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0) -> tuple[list[Scene], np.ndarray]:
     """Scenes of ``n`` of the split's outfits worn by a figure, with their boxes, and the images."""
-    from .render import render_scene
+    from .scene import render_scene
 
     rng = np.random.default_rng(seed)
     scenes, images = [], []

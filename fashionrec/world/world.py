@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +17,7 @@ from scipy.special import logsumexp
 
 from .catalog import catalog_text, make_items
 from .model import BOTTOM, SHOES, TOP, ModelParams, OutfitModel
-from .records import ConsumerPhoto, Item, Outfit, User
+from fashionrec.records import ConsumerPhoto, Item, Outfit, User
 from .styles import STYLES
 from .vocab import COLORS
 
@@ -43,25 +42,27 @@ class WorldConfig:
 
     @staticmethod
     def for_profile(profile: str, seed: int = 0) -> "WorldConfig":
-        """Sizes per profile: smoke = seconds (CI), standard = the book."""
+        """Sizes per profile (``config.world_profile``): smoke = seconds (CI), standard and paper = the book's."""
+        from fashionrec.config import world_profile
+
         sizes = {"smoke": dict(n_items=800, n_outfits=600, n_users=6, user_positives=30),
                  "standard": dict(n_items=4000, n_outfits=6000, n_users=40, user_positives=60)}
-        if profile not in sizes:
-            raise ValueError(f"FashionWorld has profiles {sorted(sizes)}, not {profile!r} "
-                             "(the paper profile uses a real dataset)")
-        return WorldConfig(seed=seed, **sizes[profile])
+        return WorldConfig(seed=seed, **sizes[world_profile(profile)])
 
     def key(self) -> str:
-        blob = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+        """The cache key: this config and the generator's code (``store.code_digest``), so a change to
+        the generator never reuses a world it no longer generates."""
+        from fashionrec.store import code_digest, key
+
+        return key("fashionworld", GENERATOR_VERSION, asdict(self), code_digest("fashionrec.world.world", within="fashionrec.world"),
+                   size=6)
 
 
 def default_cache_dir() -> Path:
-    """``$FASHIONREC_CACHE``, else ``data/cache`` of the source checkout, else ``~/.cache/fashionrec``."""
-    if os.environ.get("FASHIONREC_CACHE"):
-        return Path(os.environ["FASHIONREC_CACHE"])
-    repo_data = Path(__file__).resolve().parents[2] / "data"
-    return repo_data / "cache" if repo_data.is_dir() else Path.home() / ".cache" / "fashionrec"
+    """The store's cache root (``store.cache_root``)."""
+    from fashionrec.store import cache_root
+
+    return cache_root()
 
 
 @dataclass
@@ -88,10 +89,10 @@ class World:
         world = World.generate(cfg)
         world.cache_dir = root if use_cache else None
         if use_cache:
-            root.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"world.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(world.to_json(), sort_keys=True))
-            os.replace(tmp, path)
+            from fashionrec.store import atomic_write
+
+            text = json.dumps(world.to_json(), sort_keys=True)
+            atomic_write(path, lambda f: f.write(text), mode="w")
         return world
 
     @staticmethod
@@ -171,14 +172,13 @@ class World:
         if size not in memo:
             ids = sorted(i for pool in self.pools.values() for i in pool)  # look-alikes render on demand
             path = self.cache_dir / f"images_{size}_{_renderer_key()}.npy" if self.cache_dir else None
-            if path is not None and path.exists():
-                arr = np.load(path)
-            else:
+            from fashionrec.store import load_array, save_array
+
+            arr = load_array(path, (len(ids), size, size, 3)) if path is not None else None
+            if arr is None:
                 arr = render_items([self.items[i] for i in ids], [self.render_seeds[i] for i in ids], size, progress)
                 if path is not None:
-                    tmp = path.with_name(f"images_{size}.{os.getpid()}.tmp.npy")
-                    np.save(tmp, arr)
-                    os.replace(tmp, path)
+                    save_array(path, arr)
             memo[size] = ({i: k for k, i in enumerate(ids)}, arr)
         return memo[size]
 
@@ -229,10 +229,11 @@ class World:
 
 
 def _renderer_key() -> str:
-    """A hash of the renderer's source: cached images are redrawn when the renderer changes."""
-    here = Path(__file__).parent
-    blob = b"".join((here / name).read_bytes() for name in ("shapes.py", "render.py", "scene.py"))
-    return hashlib.sha1(blob).hexdigest()[:8]
+    """A digest of the renderer's code and palette (``store.code_digest``): cached images are redrawn
+    when the renderer, its shapes or its colours change."""
+    from fashionrec.store import code_digest
+
+    return code_digest("fashionrec.world.render", within="fashionrec.world")[:8]
 
 
 def _outfit_text(style: int | None, rng: np.random.Generator) -> str:
