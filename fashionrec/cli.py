@@ -18,10 +18,29 @@ def main(argv: list[str] | None = None) -> int:
                      help="a notebook parameter, e.g. -p dataset=polyvore -p data_root=/data/polyvore")
     run.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
     sub.add_parser("list", help="list the notebooks")
+    cmp = sub.add_parser("compare", help="diff the receipt cells of executed notebooks (exit 1 if any differ)")
+    cmp.add_argument("a", type=Path, help="an executed notebook, or a folder of them")
+    cmp.add_argument("b", type=Path, help="the same, to compare with")
     args = parser.parse_args(argv)
 
     from .run import find_notebooks, parse_params, run_notebooks
 
+    if args.command == "compare":
+        from .run import compare_receipts
+
+        pairs = ([(p, args.b / p.name) for p in sorted(args.a.glob("*.ipynb"))] if args.a.is_dir()
+                 else [(args.a, args.b)])
+        differ = 0
+        for a, b in pairs:
+            if not b.exists():
+                print(f"{b}: missing")
+                differ += 1
+                continue
+            diff = compare_receipts(a, b)
+            print(f"{a.name}: {'identical receipts' if not diff else 'receipts differ'}")
+            print(*diff, sep="\n") if diff else None
+            differ += bool(diff)
+        return 1 if differ else 0
     if args.command == "list":
         for path in find_notebooks():
             print(path.stem)

@@ -1,6 +1,6 @@
 """Configuration: frozen dataclasses, named profiles, device selection and seeding.
 
-Profiles (DESIGN.md): ``smoke`` = seconds on 2 CPU cores (CI), ``standard`` = what the book
+Profiles (the design note, book/design.md): ``smoke`` = seconds on 2 CPU cores (CI), ``standard`` = what the book
 shows (FashionWorld, minutes on a CPU), ``paper`` = a real dataset with the paper's
 hyper-parameters (GPU hours).
 """

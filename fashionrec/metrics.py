@@ -166,7 +166,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels.astype(int), scores))
 
 
-compatibility_auc = auc  # the name used in shared/STYLE.md's chapter example
+compatibility_auc = auc  # the name the style guide's chapter example uses
 
 
 # ---------------------------------------------------------------------------------------

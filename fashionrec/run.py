@@ -97,3 +97,34 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
             continue
         print(f"[{k}/{len(sources)}] {source.stem} done in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
     return failures
+
+
+def receipts(path: Path) -> list[tuple[str, str]]:
+    """The receipt cells of an executed notebook: (source, text output) of each cell tagged
+    ``nbval-check-output``, in order (what nbval compares and what a reader checks)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "nbval-check-output" not in cell.metadata.get("tags", []):
+            continue
+        text = "".join(o.get("text", "") if o.get("output_type") == "stream"
+                       else o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        out.append((cell.source, text))
+    return out
+
+
+def compare_receipts(a: Path, b: Path) -> list[str]:
+    """Lines of a unified diff between the receipt outputs of two executed notebooks (empty: identical)."""
+    import difflib
+
+    ra, rb = receipts(a), receipts(b)
+    lines: list[str] = []
+    if [s for s, _ in ra] != [s for s, _ in rb]:
+        lines.append(f"the receipt cells differ in their code ({len(ra)} vs {len(rb)} cells)")
+    for k, ((_, ta), (_, tb)) in enumerate(zip(ra, rb)):
+        if ta != tb:
+            lines += list(difflib.unified_diff(ta.splitlines(), tb.splitlines(), f"{a.name} receipt {k}",
+                                               f"{b.name} receipt {k}", lineterm=""))
+    return lines

@@ -21,9 +21,9 @@
 # of the learnable signal it recovered.
 
 # %% tags=["parameters"]
-profile = "standard"      # smoke | standard | paper; paper uses the standard sizes here
-dataset = "fashionworld"
-data_root = "data"
+profile = "standard"  # smoke | standard | paper; paper uses the standard sizes here
+dataset = None  # FashionWorld is this chapter's only dataset
+data_root = None
 device = "auto"
 seed = 0
 
@@ -43,21 +43,32 @@ from fashionrec.world.styles import HARMONY, STYLES
 from fashionrec.world.vocab import CATEGORIES, COLORS
 from fashionrec.world.world import World, WorldConfig
 
-cfg = config.RunConfig("fashionworld", profile=profile, dataset=dataset, data_root=data_root,
-                       device=device, seed=seed)
-world_cfg = WorldConfig.for_profile("standard" if profile == "paper" else profile, seed=seed)
-run_dir = report.start_run(cfg)
+cfg = config.ChapterConfig.for_profile(
+    profile,
+    chapter="fashionworld",
+    dataset=dataset,
+    data_root=data_root,
+    device=device,
+    seed=seed,
+)
+world_cfg = WorldConfig.for_profile(cfg.profile, seed=cfg.seed)
+run = report.setup(cfg, data=world_cfg.key())
 world_cfg
 
 # %%
 start = time.perf_counter()
 world = World.build(world_cfg)
 images = world.images(sorted(world.items), size=64, progress=True)
-print(f"world ready in {time.perf_counter() - start:.1f} s (cached after the first run)")
+print(
+    f"world ready in {time.perf_counter() - start:.1f} s (cached after the first run)"
+)
 
 # %% tags=["nbval-check-output"]
-print(f"items: {len(world.items)}, outfits train/valid/test: "
-      f"{'/'.join(str(len(world.outfits[s])) for s in ('train', 'valid', 'test'))}, users: {len(world.users)}")
+print(
+    f"items: {len(world.items)}, outfits train/valid/test: "
+    + "/".join(str(len(world.outfits[s])) for s in ("train", "valid", "test"))
+    + f", users: {len(world.users)}"
+)
 print(f"images: {images.shape} {images.dtype}")
 
 # %% [markdown]
@@ -76,12 +87,30 @@ for category in CATEGORIES:
     for i in rng.choice(ids, size=8, replace=False):
         rows.append(world.images([i])[0])
         captions.append(world.items[i].subcategory)
-fig = plots.image_grid(np.stack(rows), captions, ncols=8, title="Eight items of each category (rows), train pool")
+fig = plots.image_grid(
+    np.stack(rows),
+    captions,
+    ncols=8,
+    title="Eight items of each category (rows), train pool",
+)
 
 # %%
-sample = [world.items[i] for i in rng.choice(world.pools["train"], size=10, replace=False)]
-pd.DataFrame([{"text": it.text, "sub-category": it.subcategory, "colours": ", ".join(it.colors),
-               "pattern": it.pattern, "material": it.material, "formality": it.formality} for it in sample])
+sample = [
+    world.items[i] for i in rng.choice(world.pools["train"], size=10, replace=False)
+]
+pd.DataFrame(
+    [
+        {
+            "text": it.text,
+            "sub-category": it.subcategory,
+            "colours": ", ".join(it.colors),
+            "pattern": it.pattern,
+            "material": it.material,
+            "formality": it.formality,
+        }
+        for it in sample
+    ]
+)
 
 # %% [markdown]
 # ## Styles and outfits
@@ -90,9 +119,19 @@ pd.DataFrame([{"text": it.text, "sub-category": it.subcategory, "colours": ", ".
 # and sit at a formality level:
 
 # %%
-pd.DataFrame([{"style": s.name, "colours": ", ".join(s.colors), "patterns": ", ".join(s.patterns),
-               "materials": ", ".join(s.materials), "formality": s.formality, "P(dress)": s.p_dress}
-              for s in STYLES]).set_index("style")
+pd.DataFrame(
+    [
+        {
+            "style": s.name,
+            "colours": ", ".join(s.colors),
+            "patterns": ", ".join(s.patterns),
+            "materials": ", ".join(s.materials),
+            "formality": s.formality,
+            "P(dress)": s.p_dress,
+        }
+        for s in STYLES
+    ]
+).set_index("style")
 
 # %% [markdown]
 # An outfit is drawn from one style, slot by slot in a fixed order (top, outerwear, bottom or a
@@ -115,7 +154,13 @@ pd.DataFrame([{"style": s.name, "colours": ", ".join(s.colors), "patterns": ", "
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 5))
-sns.heatmap(pd.DataFrame(HARMONY, index=COLORS, columns=COLORS), cmap="RdBu", center=0, ax=ax, cbar_kws={"shrink": 0.6})
+sns.heatmap(
+    pd.DataFrame(HARMONY, index=COLORS, columns=COLORS),
+    cmap="RdBu",
+    center=0,
+    ax=ax,
+    cbar_kws={"shrink": 0.6},
+)
 ax.set_title("Palette harmony: clashing pairs are penalised (blue = good together)")
 fig.tight_layout()
 
@@ -124,8 +169,11 @@ by_style = {}
 for o in world.outfits["train"]:
     by_style.setdefault(o.style, o)
 shown = [by_style[s.name] for s in STYLES if s.name in by_style]
-fig = plots.outfit_rows([world.images(o.item_ids) for o in shown], [o.style for o in shown],
-                        title="One training outfit per latent style")
+fig = plots.outfit_rows(
+    [world.images(o.item_ids) for o in shown],
+    [o.style for o in shown],
+    title="One training outfit per latent style",
+)
 
 # %% [markdown]
 # ## Users (chapter 2)
@@ -140,10 +188,12 @@ user = world.users[0]
 liked = world.user_outfits[user.user_id]["train"][:4]
 negatives = tasks.ranking_lists(world, "train", seed=seed)[0]
 random_outfits = [o for o, y in zip(negatives.outfits, negatives.labels) if y == 0][:4]
-fig = plots.outfit_rows([world.images(o) for o in liked + random_outfits],
-                        ["liked"] * len(liked) + ["random"] * len(random_outfits),
-                        title=f"User {user.user_id}: likes {', '.join(user.liked_colors)}; "
-                              f"dislikes {', '.join(user.disliked_colors)}")
+fig = plots.outfit_rows(
+    [world.images(o) for o in liked + random_outfits],
+    ["liked"] * len(liked) + ["random"] * len(random_outfits),
+    title=f"User {user.user_id}: likes {', '.join(user.liked_colors)}; "
+    f"dislikes {', '.join(user.disliked_colors)}",
+)
 
 # %% [markdown]
 # ## Street photos and look-alikes (chapter 3)
@@ -161,8 +211,11 @@ for p in shown:
     la = [g for g in gallery if g.startswith(f"{p.item_id}-la")]
     street = world.consumer_images([q for q in photos if q.item_id == p.item_id])
     rows.append(np.concatenate([world.images([p.item_id]), street, world.images(la)]))
-fig = plots.outfit_rows(rows, [p.category for p in shown],
-                        title="shop image | three street photos | two look-alikes")
+fig = plots.outfit_rows(
+    rows,
+    [p.category for p in shown],
+    title="shop image | three street photos | two look-alikes",
+)
 
 # %% [markdown]
 # ## Scenes (chapter 5)
@@ -176,12 +229,25 @@ scenes, scene_images = tasks.make_scenes(world, "test", n=4, size=128, seed=seed
 triplets = tasks.ctl_triplets(world, "test", scenes, seed=seed)
 fig, axes = plt.subplots(2, 4, figsize=(11, 6))
 for k, (scene, image, t) in enumerate(zip(scenes, scene_images, triplets)):
-    plots.draw_boxes(image, scene.boxes, [world.items[i].subcategory for i in scene.item_ids], ax=axes[0, k])
-    product = render_items([world.items[t.positive]], [world.render_seeds[t.positive]], size=128)[0]
+    plots.draw_boxes(
+        image,
+        scene.boxes,
+        [world.items[i].subcategory for i in scene.item_ids],
+        ax=axes[0, k],
+    )
+    product = render_items(
+        [world.items[t.positive]], [world.render_seeds[t.positive]], size=128
+    )[0]
     axes[1, k].imshow(np.concatenate([mask_box(image, t.box), product], axis=1))
-    axes[1, k].set_title(f"masked {world.items[t.positive].subcategory} | the removed product", fontsize=8)
+    axes[1, k].set_title(
+        f"masked {world.items[t.positive].subcategory} | the removed product",
+        fontsize=8,
+    )
     axes[1, k].axis("off")
-fig.suptitle("Scenes with their boxes (top); the scene with the product masked, and the product (bottom)")
+fig.suptitle(
+    "Scenes with their boxes (top); the scene with the product masked,"
+    " and the product (bottom)"
+)
 fig.tight_layout()
 
 # %% [markdown]
@@ -201,7 +267,9 @@ n_fitb = 200 if profile == "smoke" else 1000
 answers = {}
 fitb = {}
 for negatives in ("random", "type"):
-    questions = tasks.fitb_questions(world, "test", n_fitb, negatives=negatives, seed=seed)
+    questions = tasks.fitb_questions(
+        world, "test", n_fitb, negatives=negatives, seed=seed
+    )
     answers[negatives] = np.array([q.answer for q in questions])
     fitb[negatives] = (questions, tasks.fitb_oracle(world, questions, "test"))
 compat = tasks.compatibility_examples(world, "test", seed=seed)
@@ -210,39 +278,102 @@ compat_oracle = tasks.compatibility_oracle(world, compat, "test")
 lists = tasks.ranking_lists(world, "test", seed=seed)
 rank_oracle = tasks.ranking_oracle(world, lists)
 labels = [np.array(r.labels) for r in lists]
-rank_chance = np.mean([metrics.mean_ndcg(np.random.default_rng(k).random(len(y)), y) for k, y in enumerate(labels)])
+rank_chance = np.mean(
+    [
+        metrics.mean_ndcg(np.random.default_rng(k).random(len(y)), y)
+        for k, y in enumerate(labels)
+    ]
+)
 ks = np.arange(1, 51)
 c2s_oracle = tasks.c2s_attribute_oracle(world, photos, gallery, ks)
-gallery_sizes = [sum(tasks.c2s_category(world, g) == p.category for g in gallery) for p in photos]
+gallery_sizes = [
+    sum(tasks.c2s_category(world, g) == p.category for g in gallery) for p in photos
+]
 c2s_chance = np.mean([np.minimum(ks / n, 1) for n in gallery_sizes], axis=0)
-scenes, _ = tasks.make_scenes(world, "test", n=len(world.outfits["test"]), size=64, seed=seed)
+scenes, _ = tasks.make_scenes(
+    world, "test", n=len(world.outfits["test"]), size=64, seed=seed
+)
 triplets = tasks.ctl_triplets(world, "test", scenes, seed=seed)
 ctl_pos = tasks.ctl_oracle(world, triplets, scenes, "test", candidates="positive")
 ctl_neg = tasks.ctl_oracle(world, triplets, scenes, "test", candidates="negative")
 
-auc_chance = metrics.auc(np.zeros(len(compat_labels)), compat_labels)  # a constant score: every pair tied
+auc_chance = metrics.auc(
+    np.zeros(len(compat_labels)), compat_labels
+)  # a constant score: every pair tied
 rows = [
-    ("FITB, random negatives", "accuracy", metrics.chance_fitb(4),
-     metrics.fitb_accuracy(fitb["random"][1], answers["random"])),
-    ("FITB, type-matched negatives", "accuracy", metrics.chance_fitb(4),
-     metrics.fitb_accuracy(fitb["type"][1], answers["type"])),
+    (
+        "FITB, random negatives",
+        "accuracy",
+        metrics.chance_fitb(4),
+        metrics.fitb_accuracy(fitb["random"][1], answers["random"]),
+    ),
+    (
+        "FITB, type-matched negatives",
+        "accuracy",
+        metrics.chance_fitb(4),
+        metrics.fitb_accuracy(fitb["type"][1], answers["type"]),
+    ),
     ("compatibility", "AUC", auc_chance, metrics.auc(compat_oracle, compat_labels)),
-    ("personal ranking", "mean NDCG", rank_chance,
-     metrics.per_list_mean(metrics.mean_ndcg, rank_oracle, labels)),
-    ("personal ranking", "AUC", auc_chance, metrics.per_list_mean(metrics.auc, rank_oracle, labels)),
+    (
+        "personal ranking",
+        "mean NDCG",
+        rank_chance,
+        metrics.per_list_mean(metrics.mean_ndcg, rank_oracle, labels),
+    ),
+    (
+        "personal ranking",
+        "AUC",
+        auc_chance,
+        metrics.per_list_mean(metrics.auc, rank_oracle, labels),
+    ),
     ("consumer-to-shop (attributes)", "top-1 accuracy", c2s_chance[0], c2s_oracle[0]),
-    ("consumer-to-shop (attributes)", "top-20 accuracy", c2s_chance[19], c2s_oracle[19]),
-    ("Complete the Look", "accuracy on triplets", auc_chance, metrics.binary_accuracy(ctl_pos, ctl_neg)),
+    (
+        "consumer-to-shop (attributes)",
+        "top-20 accuracy",
+        c2s_chance[19],
+        c2s_oracle[19],
+    ),
+    (
+        "Complete the Look",
+        "accuracy on triplets",
+        auc_chance,
+        metrics.binary_accuracy(ctl_pos, ctl_neg),
+    ),
 ]
 for attr in ("colors", "pattern", "material", "subcategory"):
     pmi = tasks.attribute_pmi(world, attr)
-    s = np.array([tasks.attribute_outfit_score(world, pmi, attr, e.item_ids) for e in compat])
-    rows.append((f"compatibility, {attr} only (PMI)", "AUC", auc_chance, metrics.auc(s, compat_labels)))
+    s = np.array(
+        [tasks.attribute_outfit_score(world, pmi, attr, e.item_ids) for e in compat]
+    )
+    rows.append(
+        (
+            f"compatibility, {attr} only (PMI)",
+            "AUC",
+            auc_chance,
+            metrics.auc(s, compat_labels),
+        )
+    )
     q, _ = fitb["type"]
-    f = np.array([[tasks.attribute_outfit_score(world, pmi, attr, tasks.fill(x.context, c)) for c in x.candidates]
-                  for x in q])
-    rows.append((f"FITB type-matched, {attr} only (PMI)", "accuracy", metrics.chance_fitb(4), metrics.fitb_accuracy(f, answers["type"])))
-table = pd.DataFrame(rows, columns=["task", "metric", "chance", "oracle / score"]).round(3)
+    f = np.array(
+        [
+            [
+                tasks.attribute_outfit_score(world, pmi, attr, tasks.fill(x.context, c))
+                for c in x.candidates
+            ]
+            for x in q
+        ]
+    )
+    rows.append(
+        (
+            f"FITB type-matched, {attr} only (PMI)",
+            "accuracy",
+            metrics.chance_fitb(4),
+            metrics.fitb_accuracy(f, answers["type"]),
+        )
+    )
+table = pd.DataFrame(
+    rows, columns=["task", "metric", "chance", "oracle / score"]
+).round(3)
 table
 
 # %% tags=["nbval-check-output"]
@@ -261,7 +392,10 @@ report.record("world_c2s_oracle", c2s_oracle[19])
 report.record("world_c2s_top1_chance", c2s_chance[0])
 report.record("world_c2s_top1_oracle", c2s_oracle[0])
 report.record("world_ctl_oracle", rows[7][3])
-report.record("world_best_single_attribute_compat", max(r[3] for r in rows if "only" in r[0] and r[1] == "AUC"))
+report.record(
+    "world_best_single_attribute_compat",
+    max(r[3] for r in rows if "only" in r[0] and r[1] == "AUC"),
+)
 
 # %% [markdown]
 # ## What we found

@@ -21,8 +21,8 @@
 
 # %% tags=["parameters"]
 profile = "standard"      # smoke | standard | paper
-dataset = "fashionworld"  # or a real dataset, see data/README.md
-data_root = "data"
+dataset = None            # None: the profile's own (FashionWorld here)
+data_root = None          # None: the profile's own
 device = "auto"           # cuda when available
 seed = 0
 
@@ -31,8 +31,8 @@ import pandas as pd
 
 from fashionrec import config, report
 
-cfg = config.RunConfig("introduction", profile=profile, dataset=dataset, data_root=data_root,
-                       device=device, seed=seed)
+cfg = config.ChapterConfig.for_profile(profile, chapter="introduction", dataset=dataset,
+                                       data_root=data_root, device=device, seed=seed)
 cfg
 
 # %% [markdown]
@@ -57,10 +57,10 @@ chapters
 # ## Running it yourself
 #
 # ```bash
-# make book                        # set up .venv, run every notebook (standard), build the HTML book
-# make test                        # set up .venv, run the unit tests, the smoke notebooks and nbval
+# bash scripts/book.sh   # set up .venv, run every notebook (standard), build the HTML book
+# bash scripts/test.sh   # set up .venv, unit tests, smoke notebooks, nbval, book build
 # .venv/bin/python -m fashionrec run 01 --profile smoke --out build/smoke   # one chapter
-# .venv/bin/python -m fashionrec run 01 --profile paper -p dataset=polyvore -p data_root=/data/polyvore
+# .venv/bin/python -m fashionrec run 01 --profile paper -p data_root=/data/polyvore
 # .venv/bin/jupyter lab notebooks/ # step through a chapter (open the .py: it is paired with the .ipynb)
 # ```
 #

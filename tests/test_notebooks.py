@@ -59,3 +59,11 @@ def test_smoke_results_in_range(chapter, key, low, high):
     runs = Path(os.environ.get("FASHIONREC_RUNS", ROOT / "build" / "runs"))
     metrics = report.load_metrics(chapter, "smoke", root=runs)
     assert low <= metrics[key] <= high, f"{chapter} {key} = {metrics[key]} outside [{low}, {high}]"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_code_cells_fit_the_page(source: Path):
+    """Code lines of at most 88 columns: the rendered book cuts longer ones off at the right edge."""
+    long = [(k, line) for cell in jupytext.read(source).cells if cell.cell_type == "code"
+            for k, line in enumerate(cell.source.splitlines()) if len(line) > 88]
+    assert not long, f"{source.name}: {len(long)} code lines over 88 columns, e.g. {long[0][1]!r}"

@@ -79,3 +79,25 @@ def test_cli_reports_failures_and_keeps_going(folder, tmp_path, monkeypatch, cap
     assert out.out.count("FAILED") == 2 and "[2/2]" in out.out
     assert "2 notebook(s) failed" in out.err
     assert cli.main(["run", "--profile", "huge", "--out", str(tmp_path / "o")]) == 2
+
+
+def _executed(path: Path, text: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(x)", metadata={"tags": ["nbval-check-output"]}, execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1), cell]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_compare_receipts_finds_a_changed_number(tmp_path: Path, capsys):
+    a = _executed(tmp_path / "a.ipynb", "FITB 0.600\n")
+    b = _executed(tmp_path / "b.ipynb", "FITB 0.600\n")
+    c = _executed(tmp_path / "c.ipynb", "FITB 0.601\n")
+    assert run.receipts(a) == [("print(x)", "FITB 0.600\n")]
+    assert run.compare_receipts(a, b) == []
+    diff = run.compare_receipts(a, c)
+    assert "-FITB 0.600" in diff and "+FITB 0.601" in diff
+    assert cli.main(["compare", str(a), str(b)]) == 0
+    assert cli.main(["compare", str(a), str(c)]) == 1
+    assert "receipts differ" in capsys.readouterr().out
