@@ -16,12 +16,12 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from fashionrec.models import bilstm
+from fashionrec import bilstm
 
 
 def batch_of(n_outfits: int, feature_dim: int | None, size: int, rng: np.random.Generator,
              pool: int = 0) -> dict[str, torch.Tensor]:
-    """A batch as ``bilstm_data.collate_outfits`` makes it: distinct items (or a pool of ``pool`` items), an index."""
+    """A batch as ``bilstm.collate_outfits`` makes it: distinct items (or a pool of ``pool`` items), an index."""
     lengths = torch.from_numpy(rng.integers(3, 8, n_outfits))
     n = int(lengths.sum())
     u = pool or n
@@ -31,7 +31,7 @@ def batch_of(n_outfits: int, feature_dim: int | None, size: int, rng: np.random.
     return {"inputs": inputs, "tokens": tokens, "index": index, "lengths": lengths}
 
 
-def bench(name: str, cfg: bilstm.BiLSTMConfig, feature_dim: int, steps: int, warmup: int = 3, pool: int = 0) -> None:
+def bench(name: str, cfg: bilstm.Config, feature_dim: int, steps: int, warmup: int = 3, pool: int = 0) -> None:
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     model = bilstm.build_model(cfg, "bilstm_vse", feature_dim, vocab_size=100)
@@ -64,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, CPU")
-    cfg = bilstm.bilstm_config("standard")
+    cfg = bilstm.Config.for_profile("standard")
     bench("standard: frozen features (224-d) + layer, dims 128", cfg, 224, args.steps)
     bench("softmax over all 2,656 training images (softmax='pool')", cfg, 224, args.steps, pool=2656)
     wide = replace(cfg, embed_dim=512, lstm_dim=512)

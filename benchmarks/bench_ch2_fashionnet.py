@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import torch
 
-from fashionrec.models import fashionnet as fn
+from fashionrec import fashionnet as fn
 
 
 def pairs_per_second(model: fn.FashionNet, pos: torch.Tensor, neg: torch.Tensor, steps: int) -> float:
@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cfg = fn.FashionNetConfig.for_profile("standard")
+    cfg = fn.Config.for_profile("standard")
     cnn = replace(cfg, cached_features=False, backbone="small_cnn", pretrained=False, feature_dim=256)
     settings = [("cached features (standard)", cfg, 128, (112, 1, 1)),
                 ("small_cnn on 64 px images", cnn, 32, (3, 64, 64))]

@@ -15,7 +15,6 @@ import argparse
 import io
 import tempfile
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,14 +22,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fashionrec import serve
+from fashionrec import c2s
 from fashionrec.backbones import build_backbone
-from fashionrec.features import whitebox_features
-from fashionrec.models import c2s
+from fashionrec.c2s import serve
 from fashionrec.records import ConsumerPhoto
-
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-from fastapi.testclient import TestClient  # noqa: E402
 
 
 def synthetic_split(n_items: int, photos_per_item: int, size: int, rng: np.random.Generator) -> c2s.C2SSplit:
@@ -48,7 +43,7 @@ def synthetic_split(n_items: int, photos_per_item: int, size: int, rng: np.rando
     return c2s.C2SSplit(photos, images, gallery, categories, gallery_images, lookalikes)
 
 
-def bench_training(cfg: c2s.C2SConfig, rng: np.random.Generator) -> None:
+def bench_training(cfg: c2s.Config, rng: np.random.Generator) -> None:
     train = synthetic_split(1317, cfg.train_photos_per_item, 8, rng)
     features = (rng.random((len(train.photos), 1280), dtype=np.float32),
                 rng.random((len(train.gallery), 1280), dtype=np.float32))
@@ -62,10 +57,10 @@ def bench_training(cfg: c2s.C2SConfig, rng: np.random.Generator) -> None:
           f"candidates, {epochs} epochs in {seconds:.1f} s)")
 
 
-def bench_features(cfg: c2s.C2SConfig, rng: np.random.Generator) -> None:
+def bench_features(cfg: c2s.Config, rng: np.random.Generator) -> None:
     images = rng.integers(0, 256, (256, cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
     start = time.perf_counter()
-    whitebox_features(images[:128])
+    c2s.whitebox_features(images[:128])
     print(f"white-box features: {128 / (time.perf_counter() - start):,.0f} images/s at {cfg.image_size} px")
     backbone = build_backbone(cfg.backbone, pretrained=cfg.pretrained)
     c2s.cnn_features(backbone, images[:32], cfg.cnn_size)  # warm-up
@@ -75,7 +70,7 @@ def bench_features(cfg: c2s.C2SConfig, rng: np.random.Generator) -> None:
           f"at {cfg.cnn_size} px")
 
 
-def bench_service(cfg: c2s.C2SConfig, rng: np.random.Generator, requests: int) -> None:
+def bench_service(cfg: c2s.Config, rng: np.random.Generator, requests: int) -> None:
     test = synthetic_split(398, 1, cfg.image_size, rng)  # the standard test gallery: 1,194 items
     backbone = build_backbone(cfg.backbone, pretrained=cfg.pretrained)
     features = c2s.cnn_features(backbone, test.gallery_images, cfg.cnn_size)
@@ -83,11 +78,7 @@ def bench_service(cfg: c2s.C2SConfig, rng: np.random.Generator, requests: int) -
     model.set_input_stats(features)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        c2s.save_siamese(folder / "siamese.pt", model, backbone=cfg.backbone, pretrained=cfg.pretrained,
-                         image_size=cfg.image_size, cnn_size=cfg.cnn_size)
-        serve.save_gallery(folder / "gallery.npz", test.gallery, test.gallery_categories, test.gallery_images,
-                           features, cfg.backbone, cfg.cnn_size)
-        client = TestClient(serve.create_app(folder / "siamese.pt", folder / "gallery.npz"))
+        client = serve.in_process_client(*serve.save_service(folder, model, cfg, test, features))
         uploads = []
         for image in test.query_images[:20]:
             buffer = io.BytesIO()
@@ -113,7 +104,7 @@ def main() -> None:
     parser.add_argument("--profile", default="standard", choices=["smoke", "standard"])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    cfg = c2s.c2s_config(args.profile)
+    cfg = c2s.Config.for_profile(args.profile)
     rng = np.random.default_rng(0)
     bench_training(cfg, rng)
     bench_features(cfg, rng)

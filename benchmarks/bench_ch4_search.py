@@ -72,7 +72,7 @@ def training_throughput(threads: int, vocab: int, dim: int) -> dict[str, float]:
     import torch
 
     from fashionrec.backbones import build_backbone
-    from fashionrec.models.joint_embedding import CNNEncoder, JointEmbedding, JointLoss
+    from fashionrec.joint_embedding.model import CNNEncoder, JointEmbedding, JointLoss
 
     torch.set_num_threads(threads)
     out = {}
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import faiss
 
-    from fashionrec import report, search
+    from fashionrec import report, store
+    from fashionrec.joint_embedding import search
 
     faiss.omp_set_num_threads(args.threads)
     source = find_embeddings(args.embeddings)
@@ -195,9 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     print("target p50 <= 5 ms at recall@20 >= 0.95:", "met by " + ", ".join(f"{r['index']} {r['setting']}" for r in ok)
           if ok else "not met")
     out = args.out or report.runs_root() / "joint_embedding" / "benchmark"
-    out.mkdir(parents=True, exist_ok=True)
     path = out / f"search_{args.n}_{args.kinds.replace(',', '-')}{f'_nlist{args.nlist}' if args.nlist else ''}.json"
-    path.write_text(json.dumps(result, indent=1))
+    store.save_json(path, result)
     print(f"wrote {path}")
 
 

@@ -17,10 +17,8 @@ import time
 import numpy as np
 import torch
 
-from fashionrec.models import ctl, ctl_data
+from fashionrec import ctl
 from fashionrec.world.world import WorldConfig
-
-
 
 def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], steps: int) -> float:
     """Triplets per second of forward + backward + Adam step of the CTL head (``mode``).
@@ -28,7 +26,7 @@ def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], s
     A batch row is a scene with its positive and ``train_negatives`` negatives, i.e. that many triplets.
     """
     torch.manual_seed(0)
-    cfg = ctl.CTLConfig.for_profile("standard")
+    cfg = ctl.Config.for_profile("standard")
     channels = ctl.make_backbone(cfg).map_channels
     dim = sum(channels[level] for level in cfg.global_levels)  # the concatenated pooled levels
     model = ctl.CTL(dim, regions[0], dim, 7, cfg.embed_dim, cfg.hidden, cfg.dropout, mode).train()
@@ -55,26 +53,26 @@ def head_throughput(mode: str, batch_size: int, regions: tuple[int, int, int], s
 def feature_throughput(scene_size: int, n: int = 128, with_regions: bool = True) -> float:
     """Images per second through the frozen EfficientNet-Lite0 (regions + the standard global levels, one
     pass; ``with_regions=False``: products), the median of three timed passes over ``n`` random images."""
-    cfg = ctl.CTLConfig.for_profile("standard")
+    cfg = ctl.Config.for_profile("standard")
     backbone = ctl.make_backbone(cfg)
     images = np.random.default_rng(0).integers(0, 256, (n, scene_size, scene_size, 3), dtype=np.uint8)
     kw = dict(progress=False, with_regions=with_regions, global_levels=cfg.global_levels)
-    ctl_data.backbone_maps(backbone, images[:8], **kw)  # warm-up
+    ctl.backbone_maps(backbone, images[:8], **kw)  # warm-up
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        ctl_data.backbone_maps(backbone, images, batch_size=64, **kw)
+        ctl.backbone_maps(backbone, images, batch_size=64, **kw)
         times.append(time.perf_counter() - start)
     return n / statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=ctl.CTLConfig.for_profile("standard").train.batch_size)
-    parser.add_argument("--scene-size", type=int, default=ctl.CTLConfig.for_profile("standard").scene_size)
+    parser.add_argument("--batch-size", type=int, default=ctl.Config.for_profile("standard").train.batch_size)
+    parser.add_argument("--scene-size", type=int, default=ctl.Config.for_profile("standard").scene_size)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
-    standard = ctl.CTLConfig.for_profile("standard")
+    standard = ctl.Config.for_profile("standard")
     side = args.scene_size // 16  # EfficientNet-Lite0's mid map has stride 16
     region_channels = ctl.make_backbone(standard).map_channels[standard.region_level]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
@@ -82,7 +80,7 @@ def main() -> None:
     for mode in ctl.MODES:
         rate = head_throughput(mode, args.batch_size, (region_channels, side, side), args.steps)
         print(f"CTL head ({mode:6s}) training: {rate:9.0f} triplets/s")
-    cfg = ctl.CTLConfig.for_profile("standard")
+    cfg = standard
     scenes = {size: feature_throughput(size) for size in sorted({96, args.scene_size})}
     for size, rate in scenes.items():
         print(f"frozen features, {size} px scenes: {rate:9.1f} scenes/s")

@@ -4,7 +4,7 @@ A linear probe (logistic regression, standardised features; trained on the train
 scored on the valid + test pools') of each product's main colour, pattern, material and sub-category
 from the average-pooled map of each level that chapter 5 can read: ``early`` (stride 8, 40 channels),
 ``mid`` (stride 16, 112), ``last`` (1280, the paper's choice) and their concatenation (the ``standard``
-global vector). It is why ``CTLConfig.global_levels`` is ("early", "mid", "last"): the last level
+global vector). It is why ``ctl.Config.global_levels`` is ("early", "mid", "last"): the last level
 alone keeps little of a small garment's colour. Reuses the notebook's feature cache when it is there.
 
     python benchmarks/bench_ch5_probe.py                  # about a minute on 2 cores (cold cache: more)
@@ -22,7 +22,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from fashionrec.models import ctl, ctl_data
+from fashionrec import ctl
+from fashionrec.ctl import data as ctl_data
 from fashionrec.world.world import World, WorldConfig
 
 LEVELS = ("early", "mid", "last")
@@ -40,10 +41,10 @@ def probe(features: np.ndarray, labels: np.ndarray, train: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--product-size", type=int, default=ctl.CTLConfig.for_profile("standard").product_size)
+    parser.add_argument("--product-size", type=int, default=ctl.Config.for_profile("standard").product_size)
     args = parser.parse_args()
     world = World.build(WorldConfig.for_profile("standard"))
-    cfg = ctl.CTLConfig.for_profile("standard", product_size=args.product_size, global_levels=LEVELS)
+    cfg = ctl.Config.for_profile("standard", product_size=args.product_size, global_levels=LEVELS)
     start = time.perf_counter()
     backbone = ctl.make_backbone(cfg)
     ids, feats = ctl_data.product_features(world, cfg, backbone, progress=False)  # the notebook's cached features

@@ -14,12 +14,10 @@ import argparse
 import time
 from dataclasses import fields, replace
 
-from fashionrec import config, metrics, train
-from fashionrec.models import ctl, ctl_data
-from fashionrec.world.world import World, WorldConfig
+from fashionrec import claims, config, ctl, train
 
 
-def first_rows(split: ctl_data.CTLSplit, n: int) -> ctl_data.CTLSplit:
+def first_rows(split: ctl.CTLSplit, n: int) -> ctl.CTLSplit:
     """The split's first ``n`` triplets (every per-triplet field cut to n rows)."""
     cut = {f.name: getattr(split, f.name)[:n] for f in fields(split)}
     return replace(split, **cut)
@@ -31,11 +29,10 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["full", "global"], choices=ctl.MODES)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    cfg = ctl.CTLConfig.for_profile("standard", seed=args.seed)
-    world = World.build(WorldConfig.for_profile("standard", seed=args.seed))
-    data = ctl_data.load_data(cfg, ctl.make_backbone(cfg), "cpu", world=world)
+    cfg = ctl.Config.for_profile("standard", seed=args.seed)
+    data = ctl.load_data(replace(cfg, device="cpu"))
     n_all = len(data.splits["train"].positive)
-    oracle = ctl_data.fashionworld_oracle(world, data)["accuracy"]
+    oracle = ctl.fashionworld_oracle(data)["accuracy"]
     print(f"test triplets {len(data.splits['test'].positive)}, oracle accuracy {oracle:.3f}, chance 0.500")
     print(f"{'training scenes':>16s} {'mode':>7s} {'accuracy':>9s} {'ROC AUC':>8s} {'progress':>9s} {'train s':>8s}")
     for fraction in args.fractions:
@@ -50,7 +47,7 @@ def main() -> None:
                       ctl.make_loss(cfg.margin), run, valid_fn=lambda m: ctl.valid_accuracy(m, part, "valid"),
                       progress=False)
             r = ctl.evaluate_model(model, part, "test")
-            ratio = metrics.progress_ratio(r["accuracy"], 0.5, oracle)
+            ratio = claims.progress(r["accuracy"], 0.5, oracle)
             print(f"{n:16d} {mode:>7s} {r['accuracy']:9.3f} {r['auc']:8.3f} {ratio:9.2f} "
                   f"{time.perf_counter() - start:8.0f}")
     print("progress = (accuracy - chance) / (oracle - chance)")

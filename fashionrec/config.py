@@ -137,21 +137,6 @@ class ChapterConfig:
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """Deprecated: being replaced by ``ChapterConfig`` (kept until every chapter has moved)."""
-
-    chapter: str
-    profile: str = "standard"
-    dataset: str = "fashionworld"
-    data_root: str = "data"
-    device: str = "auto"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_profile(self.profile)
-
-
-@dataclass(frozen=True)
 class Chapter:
     """One chapter of the book: a paper, its notebook and what it measures."""
 

@@ -51,7 +51,33 @@ def environment() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"git_commit": commit, "packages": versions, "python": platform.python_version(),
-            "machine": platform.machine()}
+            "machine": platform.machine(), "hardware": hardware()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def hardware() -> dict[str, Any]:
+    """What decides the float results of a run: CPU model and cores, torch's CPU kernel capability,
+    threads, the BLAS / oneDNN builds and the kernel-pinning variables, the GPU if any."""
+    import torch
+
+    config = torch.__config__.show()
+    mkl = next((line.strip(" -") for line in config.splitlines() if "Math Kernel Library" in line), None)
+    onednn = next((line.strip(" -") for line in config.splitlines() if "MKL-DNN" in line or "oneDNN" in line),
+                  None)
+    pins = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS")
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch_threads": torch.get_num_threads(), "mkl": mkl, "onednn": onednn,
+            "kernel_env": {k: os.environ.get(k) for k in pins},
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 def start_run(config: Any, device: str = "cpu", root: Path | None = None, *, code: str | None = None,

@@ -101,13 +101,17 @@ def save_array(path: Path | str, array: np.ndarray) -> Path:
     return atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
 
 
-def load_array(path: Path | str, shape: tuple[int | None, ...] | None = None) -> np.ndarray | None:
-    """Load a stored array; None when it is missing, unreadable or not of ``shape`` (None = any size)."""
+def load_array(path: Path | str, shape: tuple[int | None, ...] | None = None,
+               mmap_mode: str | None = None) -> np.ndarray | None:
+    """Load a stored array; None when it is missing, unreadable or not of ``shape`` (None = any size).
+
+    ``mmap_mode="r"`` maps the file instead of reading it (region maps at paper scale).
+    """
     path = Path(path)
     if not path.exists():
         return None
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
     except (OSError, ValueError, EOFError):
         return None
     if shape is not None and (array.ndim != len(shape)
@@ -131,18 +135,20 @@ def save_torch(path: Path | str, obj: Any) -> Path:
 
 def cached_array(folder: str | Path, parts: Iterable[Any] | dict[str, Any], compute: Callable[[], np.ndarray], *,
                  shape: tuple[int | None, ...] | None = None, name: str = "array",
-                 root: Path | str | None = None, enabled: bool = True) -> np.ndarray:
+                 root: Path | str | None = None, enabled: bool = True,
+                 mmap_mode: str | None = None) -> np.ndarray:
     """The result of ``compute()``, cached as ``<root>/<folder>/<name>-<key(parts)>.npy``.
 
     ``parts`` must hold everything that decides the result (weights digest, data digest, transform,
     sizes). A cached file is used only when its shape matches ``shape``; else it is recomputed.
-    ``enabled=False`` computes without touching the disk.
+    ``enabled=False`` computes without touching the disk; ``mmap_mode="r"`` returns a memory map of
+    the cached file (also right after computing it).
     """
     if not enabled:
         return compute()
     parts = dict(sorted(parts.items())) if isinstance(parts, dict) else list(parts)
     path = Path(root or cache_root()) / folder / f"{name}-{key(parts)}.npy"
-    cached = load_array(path, shape)
+    cached = load_array(path, shape, mmap_mode)
     if cached is not None:
         return cached
     result = np.asarray(compute())
@@ -150,7 +156,7 @@ def cached_array(folder: str | Path, parts: Iterable[Any] | dict[str, Any], comp
             s is not None and s != a for s, a in zip(shape, result.shape))):
         raise ValueError(f"cached_array({name!r}): compute() returned shape {result.shape}, expected {shape}")
     save_array(path, result)
-    return result
+    return result if mmap_mode is None else load_array(path, None, mmap_mode)
 
 
 # ----- code digests -------------------------------------------------------------------------------

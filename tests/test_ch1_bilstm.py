@@ -13,21 +13,33 @@ import numpy as np
 import pytest
 import torch
 
-from fashionrec import metrics, report
+from fashionrec import bilstm, metrics, report, store
 from fashionrec.config import TrainConfig
 from fashionrec.datasets import polyvore as pv
 from fashionrec.datasets.files import read_categories
 from fashionrec.datasets.polyvore_outfits import load_polyvore_outfits
-from fashionrec.models import bilstm, bilstm_data, bilstm_generate
 from fashionrec.world import tasks
-from fashionrec.records import FITBQuestion
+from fashionrec.records import CompatibilityExample, FITBQuestion
+from fashionrec.world.vocab import COLORS
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
-def tiny_cfg(**kw) -> bilstm.BiLSTMConfig:
-    return bilstm.bilstm_config("smoke", embed_dim=8, lstm_dim=8, trunk_dim=16, input_dropout=0.0, dropout=0.0, **kw)
+def tiny_cfg(**kw) -> bilstm.Config:
+    return bilstm.Config.for_profile("smoke", embed_dim=8, lstm_dim=8, trunk_dim=16, input_dropout=0.0, dropout=0.0,
+                                     **kw)
+
+
+# ----- the config -----------------------------------------------------------------------------------
+def test_paper_preset_keeps_its_dataset_and_root_when_the_notebook_passes_none():
+    cfg = bilstm.Config.for_profile("paper", dataset=None, data_root=None, device=None, seed=None)
+    assert (cfg.dataset, cfg.data_root, cfg.seeds) == ("polyvore", "data/polyvore", (0,))
+    assert cfg.backbone == "inception_v3" and cfg.finetune and not cfg.on_world
+    standard = bilstm.Config.for_profile("standard", dataset=None, data_root=None, seed=2)
+    assert (standard.dataset, standard.seeds) == ("fashionworld", (2, 3, 4)) and standard.on_world
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        bilstm.Config.for_profile("standard", dataset="deepfashion")
 
 
 # ----- the paper's equations on hand-checked examples ---------------------------------------------
@@ -69,18 +81,18 @@ def test_siamese_loss_prefers_outfits_that_cluster():
 
 
 # ----- models on a tiny synthetic table -----------------------------------------------------------
-def synthetic(n_items: int = 40, n_outfits: int = 60, dim: int = 12, seed: int = 0) -> bilstm_data.OutfitTasks:
+def synthetic(n_items: int = 40, n_outfits: int = 60, dim: int = 12, seed: int = 0) -> bilstm.OutfitTasks:
     rng = np.random.default_rng(seed)
     ids = [f"i{k:03d}" for k in range(n_items)]
     ranks = np.arange(n_items) % 4  # four categories
     feats = torch.from_numpy(rng.normal(size=(n_items, dim)).astype(np.float32))
     vocab = {"red": 1, "blue": 2, "shirt": 3}
-    tokens = bilstm_data.encode_texts(["red shirt" if k % 2 else "blue" for k in range(n_items)], vocab, 4)
-    table = bilstm_data.ItemTable(ids, feats, tokens, ranks, [f"c{r}" for r in ranks])
+    tokens = bilstm.encode_texts(["red shirt" if k % 2 else "blue" for k in range(n_items)], vocab, 4)
+    table = bilstm.ItemTable(ids, feats, tokens, ranks, [f"c{r}" for r in ranks])
     by_rank = [[i for i, r in zip(ids, ranks) if r == c] for c in range(4)]
     outfits = [tuple(by_rank[c][rng.integers(len(by_rank[c]))] for c in range(int(rng.integers(2, 5))))
                for _ in range(n_outfits)]
-    return bilstm_data.OutfitTasks(table, vocab, outfits, outfits[:10], ids, {}, [])
+    return bilstm.OutfitTasks(table, vocab, outfits, outfits[:10], ids, {}, [])
 
 
 @pytest.mark.parametrize("method", bilstm.METHODS)
@@ -89,7 +101,7 @@ def test_model_shapes_and_loss_decreases(method):
     cfg = tiny_cfg()
     torch.manual_seed(0)
     model = bilstm.build_model(cfg, method, 12, len(data.vocab))
-    batch = bilstm_data.collate_outfits(data.table, cfg.max_items)(data.train[:16])
+    batch = bilstm.collate_outfits(data.table, cfg.max_items)(data.train[:16])
     ids = [i for o in data.train[:16] for i in o]
     assert batch["inputs"].shape == (len(set(ids)), 12) and batch["index"].shape == (len(ids),)
     if method != "siamese":
@@ -112,10 +124,10 @@ def test_batch_softmax_set_holds_each_image_once():
     data = synthetic()
     table = data.table
     outfits = [("i000", "i001"), ("i000", "i005")]  # i000 twice
-    batch = bilstm_data.collate_outfits(table, 8)(outfits)
+    batch = bilstm.collate_outfits(table, 8)(outfits)
     assert batch["inputs"].shape[0] == 3 and batch["index"].tolist() == [0, 1, 0, 2]
     torch.testing.assert_close(batch["inputs"][batch["index"]], table.inputs[table.rows([i for o in outfits for i in o])])
-    pool = bilstm_data.collate_outfits(table, 8, pool=table.item_ids)(outfits)  # softmax="pool": X = all items
+    pool = bilstm.collate_outfits(table, 8, pool=table.item_ids)(outfits)  # softmax="pool": X = all items
     assert pool["inputs"].shape[0] == len(table.item_ids) and pool["index"].tolist() == [0, 1, 0, 5]
     # the loss with X = the batch equals sequence_nll computed by hand on the distinct items
     cfg = tiny_cfg()
@@ -167,18 +179,18 @@ def test_generated_outfits_keep_category_order():
     model, _ = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
     emb = bilstm.embed_items(model, data.table, data.gallery)
     for seeds in (["i001"], ["i000", "i003"]):
-        outfit = bilstm_generate.generate_outfit(model, data.table, data.gallery, seeds, emb)
+        outfit = bilstm.generate_outfit(model, data.table, data.gallery, seeds, emb)
         ranks = data.table.ranks[data.table.rows(outfit)]
         assert set(seeds) <= set(outfit) and list(ranks) == sorted(set(ranks))  # order, no repeats
     # every training outfit starts with category 0: the backward LSTM, having read "i002" then "i001",
     # must ask for a category-0 item before them
-    before = bilstm_generate.generate_outfit(model, data.table, data.gallery, ["i001", "i002"], emb)
+    before = bilstm.generate_outfit(model, data.table, data.gallery, ["i001", "i002"], emb)
     assert data.table.ranks[data.table.row[before[0]]] == 0
-    v = bilstm_generate.text_vector(model, "red shirt", data.vocab)
-    edited = bilstm_generate.edit_with_text(data.table, data.gallery, outfit, ["i000"], v, emb)
+    v = bilstm.text_vector(model, "red shirt", data.vocab)
+    edited = bilstm.edit_with_text(data.table, data.gallery, outfit, ["i000"], v, emb)
     assert edited[0] == "i000" and list(data.table.ranks[data.table.rows(edited)]) == list(ranks)
     with pytest.raises(ValueError, match="vocabulary"):
-        bilstm_generate.text_vector(model, "unknownword", data.vocab)
+        bilstm.text_vector(model, "unknownword", data.vocab)
 
 
 def test_generation_check_on_true_outfits():
@@ -186,12 +198,71 @@ def test_generation_check_on_true_outfits():
 
     world = World.build(WorldConfig.for_profile("smoke"))
     real = [o.item_ids for o in world.outfits["test"][:40]]
-    check = bilstm_generate.generation_check(world, real, "test")
-    doubled = bilstm_generate.generation_check(world, real + [(real[0][0], real[0][0])], "test")
+    check = bilstm.generation_check(world, real, "test")
+    doubled = bilstm.generation_check(world, real + [(real[0][0], real[0][0])], "test")
     assert doubled["repeated_category"] == check["repeated_category"] + 1  # a category twice is counted
     assert check["valid"] == 1.0 and check["beats_random"] > 0.7
     broken = [o[:-1] + o[:1] for o in real]  # a repeated first category, out of order
-    assert bilstm_generate.generation_check(world, broken, "test")["valid"] < 0.5
+    assert bilstm.generation_check(world, broken, "test")["valid"] < 0.5
+
+
+def test_attribute_features_are_standardised_with_the_training_pool():
+    from fashionrec.world.world import World, WorldConfig
+
+    world = World.build(WorldConfig.for_profile("smoke"))
+    ids = sorted(i for pool in world.pools.values() for i in pool)
+    table = bilstm.ItemTable(ids, None, torch.zeros(len(ids), 1, dtype=torch.long), np.zeros(len(ids), int),
+                             [world.items[i].category for i in ids])
+    data = bilstm.OutfitTasks(table, {}, [], [], [], {}, [], world=world, train_items=list(world.pools["train"]))
+    attrs = bilstm.with_attributes(data).table
+    train = attrs.inputs[attrs.rows(data.train_items)].numpy().astype(np.float64)
+    np.testing.assert_allclose(train.mean(0), 0.0, atol=1e-4)  # the training pool's own statistics
+    varying = train.std(0) > 0
+    np.testing.assert_allclose(train.std(0)[varying], 1.0, atol=1e-3)
+    test = attrs.inputs[attrs.rows(world.pools["test"])].numpy()
+    assert np.abs(test.mean(0)).max() > 1e-3  # test items are not re-centred on their own statistics
+    fitted = store.Standardiser.fit(np.asarray(
+        [[c in world.items[i].colors for c in COLORS] for i in data.train_items], dtype=np.float32))
+    np.testing.assert_allclose(attrs.inputs[:, :len(COLORS)].numpy(), fitted(np.asarray(
+        [[c in world.items[i].colors for c in COLORS] for i in ids], dtype=np.float32)), atol=1e-5)
+    with pytest.raises(ValueError, match="FashionWorld"):
+        bilstm.with_attributes(replace(data, world=None))
+
+
+def test_chance_and_oracle_rows():
+    assert bilstm.chance() == {"fitb_random": 0.25, "fitb_type": 0.25, "auc": 0.5}
+    data = synthetic()
+    assert bilstm.oracle(data) == {}  # real data: no oracle
+    q = [FITBQuestion(("i000", None), ("i001", "i002", "i003", "i004"), 1),
+         FITBQuestion(("i000", None), ("i001", "i002", "i003", "i004"), 2)]
+    scores = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])  # right once
+    compat = [CompatibilityExample(("i000", "i001"), 1), CompatibilityExample(("i000", "i002"), 0)]
+    data = replace(data, fitb={"random": q, "type": q}, compatibility=compat,
+                   oracle={"fitb_random": scores, "fitb_type": scores, "compatibility": np.array([0.9, 0.1])})
+    assert bilstm.oracle(data) == {"fitb_random": 0.5, "fitb_type": 0.5, "auc": 1.0}
+
+
+def test_headline_numbers_keep_the_glue_keys():
+    import pandas as pd
+
+    from fashionrec import claims
+
+    data = synthetic()
+    q = [FITBQuestion(("i000", None), ("i001", "i002", "i003", "i004"), 1)] * 2
+    compat = [CompatibilityExample(("i000", "i001"), 1), CompatibilityExample(("i000", "i002"), 0)]
+    scores = np.array([[0.0, 1.0, 0.0, 0.0]] * 2)  # the oracle is right on both
+    data = replace(data, fitb={"random": q, "type": q}, compatibility=compat,
+                   oracle={"fitb_random": scores, "fitb_type": scores, "compatibility": np.array([0.9, 0.1])})
+    results = pd.DataFrame([{"method": m, "seed": s, "fitb_random": 0.25 + 0.75 * v, "fitb_type": 0.25 + 0.5 * v,
+                             "auc": 0.5 + 0.5 * v} for m, v in (("bilstm_vse", 0.9), ("vse", 0.1)) for s in (0, 1)])
+    numbers = bilstm.headline_numbers(claims.summarize(results, bilstm.METRICS), data, ("bilstm_vse", "vse"), 2)
+    assert numbers["ch1_n_seeds"] == 2 and numbers["ch1_n_fitb"] == 2 and numbers["ch1_n_compatibility"] == 2
+    assert numbers["ch1_fitb_random"] == numbers["ch1_bilstm_vse_fitb_random"] == pytest.approx(0.925)
+    assert numbers["ch1_vse_auc"] == pytest.approx(0.55) and numbers["ch1_oracle_auc"] == 1.0
+    assert numbers["ch1_fitb_random_ratio"] == pytest.approx(0.9) and numbers["ch1_fitb_random_target"] == "met"
+    assert numbers["ch1_fitb_type_ratio"] == pytest.approx(0.6) and numbers["ch1_fitb_type_target"] == "missed"
+    assert "ch1_oracle_auc" not in bilstm.headline_numbers(claims.summarize(results, bilstm.METRICS),
+                                                          replace(data, oracle={}), ("bilstm_vse",), 2)
 
 
 def test_vocabulary_rule_and_tokenizer():
@@ -331,12 +402,16 @@ def test_polyvore_outfits_fixture_with_metadata_and_fitb(tmp_path):
 # ----- the paper profile: one training step on CPU --------------------------------------------------
 def test_paper_profile_runs_one_step_on_cpu(tmp_path):
     write_maryland_fixture(tmp_path, size=96)
-    cfg = bilstm.bilstm_config("paper", data_root=str(tmp_path), pretrained=False, image_size=80, min_word_count=1,
-                               train=TrainConfig(epochs=1, batch_size=2, lr=0.2, optimizer="sgd", momentum=0.0,
-                                                 schedule="step", grad_clip=5.0))
+    cfg = bilstm.Config.for_profile("paper", data_root=str(tmp_path), pretrained=False, image_size=80,
+                                    min_word_count=1, train=TrainConfig(epochs=1, batch_size=2, lr=0.2,
+                                                                        optimizer="sgd", momentum=0.0,
+                                                                        schedule="step", grad_clip=5.0))
     assert cfg.backbone == "inception_v3" and cfg.finetune and cfg.embed_dim == cfg.lstm_dim == 512
-    data = bilstm_data.prepare_data(cfg)
+    data = bilstm.load_data(cfg)
     assert data.table.inputs is None and len(data.fitb["random"]) == 1  # images read from disk
+    assert data.in_dim == 0 and data.digest == bilstm.load_data(cfg).digest  # the same files, the same digest
+    (tmp_path / "fashion_compatibility_prediction.txt").write_text("1 test0_1 test0_2 test0_3\n")
+    assert bilstm.load_data(cfg).digest != data.digest  # another task file, another run folder
     data.train = data.train[:2]
     model, history = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
     assert len(history.rows) == 1 and math.isfinite(history.rows[0]["train_loss"])

@@ -11,28 +11,38 @@ import pytest
 import torch
 from PIL import Image
 
-from fashionrec import metrics, report
+from fashionrec import fashionnet, metrics, report
 from fashionrec.config import TrainConfig
 from fashionrec.datasets.polyvore_u import PolyvoreU
-from fashionrec.models import fashionnet as fn, fashionnet_data as fdata, fashionnet_train as ftrain
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = fn.FashionNetConfig.for_profile("smoke", head_hidden=16, feature_dim=8, hidden=(8, 4), train_negatives=2,
+SMALL = fashionnet.Config.for_profile("smoke", head_hidden=16, feature_dim=8, hidden=(8, 4), train_negatives=2,
                                         user_dim=4, stage_two=TrainConfig(epochs=2, batch_size=8, amp=False))
+
+
+# ----- the config ---------------------------------------------------------------------------------
+def test_paper_preset_keeps_its_dataset_and_root_when_the_notebook_passes_none():
+    cfg = fashionnet.Config.for_profile("paper", dataset=None, data_root=None, device=None, seed=None)
+    assert (cfg.dataset, cfg.data_root) == ("polyvore_u", "data/polyvore_u")
+    assert cfg.backbone == "vgg16" and not cfg.cached_features and cfg.seeds == (0,)
+    assert fashionnet.Config.for_profile("paper", data_root="/x").data_root == "/x"
+    assert fashionnet.Config.for_profile("standard", seed=5).seeds == (5, 6, 7)
+    with pytest.raises(ValueError, match="cached_features"):
+        fashionnet.Config.for_profile("standard", dataset="polyvore_u")
 
 
 # ----- the model ------------------------------------------------------------------------------
 def test_rank_loss_matches_eq_1_by_hand():
-    loss = fn.rank_loss(torch.tensor([0.9, 0.2]), torch.tensor([0.1, 0.6]))
+    loss = fashionnet.rank_loss(torch.tensor([0.9, 0.2]), torch.tensor([0.1, 0.6]))
     expected = (np.log(1 + np.exp(-(0.9 - 0.1))) + np.log(1 + np.exp(-(0.2 - 0.6)))) / 2
     assert loss.item() == pytest.approx(expected, abs=1e-6)
-    assert fn.rank_loss(torch.tensor([0.5]), torch.tensor([0.5])).item() == pytest.approx(np.log(2))
+    assert fashionnet.rank_loss(torch.tensor([0.5]), torch.tensor([0.5])).item() == pytest.approx(np.log(2))
 
 
-@pytest.mark.parametrize("arch", fn.ARCHS)
+@pytest.mark.parametrize("arch", fashionnet.ARCHS)
 def test_shapes_and_score_ranges_on_cached_maps(arch):
     torch.manual_seed(0)
-    model = fn.build_model(arch, SMALL, in_dim=12)
+    model = fashionnet.build_model(arch, SMALL, in_dim=12)
     items = torch.randn(5, 3, 12, 1, 1)  # (B, 3 items, C, h, w)
     scores = model(items)
     assert scores.shape == (5,)
@@ -42,7 +52,7 @@ def test_shapes_and_score_ranges_on_cached_maps(arch):
 
 def test_c_score_is_the_sum_of_its_three_matching_networks():
     torch.manual_seed(0)
-    model = fn.build_model("C", SMALL, in_dim=12).eval()
+    model = fashionnet.build_model("C", SMALL, in_dim=12).eval()
     items = torch.randn(4, 3, 12, 1, 1)
     x = model.features(items.flatten(0, 1)).view(4, 3, -1)
     by_hand = sum(torch.softmax(m(torch.cat([x[:, p], x[:, q]], 1)).double(), -1)[:, 1]
@@ -52,22 +62,22 @@ def test_c_score_is_the_sum_of_its_three_matching_networks():
 
 def test_a_stacks_the_items_on_the_channel_axis():
     torch.manual_seed(0)
-    model = fn.build_model("A", SMALL, in_dim=12)
+    model = fashionnet.build_model("A", SMALL, in_dim=12)
     assert model.features.conv.in_features == 36  # 3 items x 12 channels
     items = torch.randn(2, 3, 12, 1, 1)
     swapped = items[:, [1, 0, 2]]
     assert not torch.allclose(model(items), model(swapped))  # the position of an item matters
 
 
-@pytest.mark.parametrize("arch", fn.ARCHS)
+@pytest.mark.parametrize("arch", fashionnet.ARCHS)
 def test_loss_decreases_on_a_tiny_batch(arch):
     torch.manual_seed(0)
-    model = fn.build_model(arch, SMALL, in_dim=12)
+    model = fashionnet.build_model(arch, SMALL, in_dim=12)
     pos, neg = torch.randn(16, 3, 12, 1, 1) + 0.5, torch.randn(16, 3, 12, 1, 1) - 0.5
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(40):
-        loss = fn.rank_loss(model(pos), model(neg))
+        loss = fashionnet.rank_loss(model(pos), model(neg))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -78,26 +88,26 @@ def test_loss_decreases_on_a_tiny_batch(arch):
 def test_cnn_on_images_a_b_c():
     cfg = replace(SMALL, cached_features=False, backbone="small_cnn", pretrained=False, feature_dim=256)
     images = torch.rand(2, 3, 3, 32, 32)  # (B, items, RGB, H, W) in [0, 1]
-    for arch in fn.ARCHS:
+    for arch in fashionnet.ARCHS:
         torch.manual_seed(0)
-        model = fn.build_model(arch, cfg)
+        model = fashionnet.build_model(arch, cfg)
         assert model(images).shape == (2,)
-    first = fn.build_model("A", cfg).features.backbone.blocks[0][0]
+    first = fashionnet.build_model("A", cfg).features.backbone.blocks[0][0]
     assert first.in_channels == 9  # w x h x 9, as in the paper
 
 
 def test_user_conditioned_starts_as_the_general_model():
     torch.manual_seed(0)
-    general = fn.build_model("C", SMALL, in_dim=12).eval()
-    model = fn.user_conditioned(general, n_users=3, user_dim=4).eval()
+    general = fashionnet.build_model("C", SMALL, in_dim=12).eval()
+    model = fashionnet.user_conditioned(general, n_users=3, user_dim=4).eval()
     items = torch.randn(6, 3, 12, 1, 1)
     for u in range(3):
         assert torch.allclose(model(items, torch.full((6,), u)), general(items), atol=1e-6)
-    assert fn.user_state(model, "user-conditioned")["users.weight"].shape == (3, 4)  # user_dim numbers per user
+    assert fashionnet.user_state(model, "user-conditioned")["users.weight"].shape == (3, 4)  # user_dim numbers per user
 
 
 # ----- per-user training and storage -----------------------------------------------------------
-def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fdata.RankingData, fdata.ItemTable]:
+def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fashionnet.RankingData, fashionnet.ItemTable]:
     """Users who like outfits whose items have a large first feature; items of 3 categories."""
     rng = np.random.default_rng(seed)
     feats = rng.normal(size=(n_items, 6, 1, 1)).astype(np.float32)
@@ -111,30 +121,30 @@ def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fdata
     for u in users:
         outfits = np.concatenate([liked(3), np.stack([rng.choice(np.flatnonzero(cats == c), 9) for c in range(3)], 1)])
         lists.append((u, outfits, np.array([1] * 3 + [0] * 9)))
-    data = fdata.RankingData([f"i{k}" for k in range(n_items)], cats, users, {u: liked(8) for u in users}, lists, lists)
-    return data, fdata.ItemTable(feats)
+    data = fashionnet.RankingData([f"i{k}" for k in range(n_items)], cats, users, {u: liked(8) for u in users}, lists, lists)
+    return data, fashionnet.ItemTable(feats)
 
 
 @pytest.mark.parametrize("regime", ["partial", "whole", "direct"])
 def test_per_user_fine_tuning_stores_only_what_it_changes(tmp_path, regime):
     data, items = tiny_data()
     torch.manual_seed(0)
-    base = fn.build_model("C", SMALL, items.dim)
-    result = ftrain.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
+    base = fashionnet.build_model("C", SMALL, items.dim)
+    result = fashionnet.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
                                path=tmp_path / "users.pt")
     assert set(result.states) == set(data.users)
     keys = set(result.states["u0"])
     assert all(k.startswith("matching.") for k in keys) == (regime == "partial")
-    assert keys == set(fn.user_state(base, regime))
+    assert keys == set(fashionnet.user_state(base, regime))
     if regime == "partial":
-        assert result.bytes_per_user < fn.state_bytes(base.state_dict())
+        assert result.bytes_per_user < fashionnet.state_bytes(base.state_dict())
     assert (tmp_path / "users.pt").exists()
-    again = ftrain.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
+    again = fashionnet.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
                               path=tmp_path / "users.pt")  # loads, does not retrain
     assert again.seconds == result.seconds
-    scores = ftrain.test_scores(base, items, data, again)
+    scores = fashionnet.test_scores(base, items, data, again)
     assert len(scores) == 3 and all(s.shape == (12,) for s in scores)
-    shared = ftrain.test_scores(base, items, data)
+    shared = fashionnet.test_scores(base, items, data)
     assert any(not np.allclose(a, b) for a, b in zip(scores, shared))  # personal models differ from the shared one
 
 
@@ -142,30 +152,30 @@ def test_stage_one_then_partial_beats_chance_on_an_easy_world():
     data, items = tiny_data(n_users=4, n_items=60)
     cfg = replace(SMALL, stage_one=TrainConfig(epochs=15, batch_size=16, lr=1e-2, amp=False))
     torch.manual_seed(0)
-    model = fn.build_model("C", cfg, items.dim)
-    ftrain.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
+    model = fashionnet.build_model("C", cfg, items.dim)
+    fashionnet.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
     labels = [y for *_, y in data.test]
-    trained = ftrain.ranking_metrics(ftrain.test_scores(model, items, data), labels)
-    chance = ftrain.ranking_metrics(ftrain.chance_scores(labels), labels)
+    trained = fashionnet.ranking_metrics(fashionnet.test_scores(model, items, data), labels)
+    chance = fashionnet.ranking_metrics(fashionnet.chance_scores(labels), labels)
     assert trained["auc"] > 0.75 and trained["mean_ndcg"] > chance["mean_ndcg"] + 0.1
-    conditioned = ftrain.train_user_conditioned(model, data, items, cfg, seed=0, device=torch.device("cpu"))
-    assert ftrain.ranking_metrics(ftrain.test_scores(conditioned, items, data, conditioned=True), labels)["auc"] > 0.7
+    conditioned = fashionnet.train_user_conditioned(model, data, items, cfg, seed=0, device=torch.device("cpu"))
+    assert fashionnet.ranking_metrics(fashionnet.test_scores(conditioned, items, data, conditioned=True), labels)["auc"] > 0.7
 
 
 # ----- evaluation -------------------------------------------------------------------------------
 def test_ranking_metrics_on_hand_checked_lists():
     labels = [np.array([1, 0, 0, 1, 0, 0, 0])]
     perfect = [np.array([7.0, 1, 2, 6, 3, 4, 5])]
-    m = ftrain.ranking_metrics(perfect, labels, k=2, discount="fashionnet")
+    m = fashionnet.ranking_metrics(perfect, labels, k=2, discount="fashionnet")
     assert m["mean_ndcg"] == pytest.approx(1.0) and m["auc"] == 1.0 and m["top_k"] == 2.0
     assert m["ndcg_curve"].shape == (7,)
     # one positive at rank 1, the other at rank 3: paper's discount gives DCG = 1 + 1/log2(3)
     scores = [np.array([7.0, 6, 2, 5, 3, 4, 1])]
-    m = ftrain.ranking_metrics(scores, labels, k=2, discount="fashionnet")
+    m = fashionnet.ranking_metrics(scores, labels, k=2, discount="fashionnet")
     assert m["ndcg_curve"][0] == 1.0
     assert m["ndcg_curve"][2] == pytest.approx((1 + 1 / np.log2(3)) / 2)
     assert m["top_k"] == 1.0 and m["auc"] == pytest.approx(9 / 10)
-    chance = ftrain.ranking_metrics(ftrain.chance_scores(labels), labels, k=3)
+    chance = fashionnet.ranking_metrics(fashionnet.chance_scores(labels), labels, k=3)
     assert chance["auc"] == 0.5 and chance["top_k"] == pytest.approx(3 * 2 / 7)
     rng = np.random.default_rng(0)
     sampled = np.mean([metrics.mean_ndcg(rng.random(7), labels[0], discount="fashionnet") for _ in range(4000)])
@@ -177,7 +187,7 @@ def test_world_ranking_data_matches_the_task_builder():
     from fashionrec.world.world import World, WorldConfig
 
     world = World.build(WorldConfig.for_profile("smoke"))
-    data = fdata.world_ranking_data(world, seed=0)
+    data = fashionnet.world_ranking_data(world, seed=0)
     lists = tasks.ranking_lists(world, "test", seed=0)
     assert data.users == [u.user_id for u in world.users]
     for (user, outfits, labels), r in zip(data.test, lists):
@@ -186,6 +196,51 @@ def test_world_ranking_data_matches_the_task_builder():
     assert set(np.unique(data.categories)) == {0, 1, 2}
     neg = data.random_outfits(50, np.random.default_rng(0))
     assert (data.categories[neg] == np.array([0, 1, 2])).all()
+
+
+def test_standardiser_uses_the_training_items_only():
+    rng = np.random.default_rng(0)
+    maps = rng.normal(size=(10, 4, 2, 2)).astype(np.float32)
+    maps[5:] += 100.0  # items never in a training outfit: far away
+    out = fashionnet.standardise_maps(maps, np.arange(5))
+    assert out.shape == maps.shape and out.dtype == np.float32
+    train = out[:5].transpose(0, 2, 3, 1).reshape(-1, 4)
+    assert np.allclose(train.mean(0), 0, atol=1e-5) and np.allclose(train.std(0), 1, atol=1e-4)
+    assert out[5:].mean() > 10  # the test statistics did not enter the scaler
+    data, _ = tiny_data()
+    rows = fashionnet.training_items(data)
+    assert set(rows) == set(np.concatenate([v.ravel() for v in data.train.values()]))
+
+
+def test_load_data_on_fashionworld_is_ranking_data_with_items_and_a_digest():
+    cfg = fashionnet.Config.for_profile("smoke", cached_features=False, image_size=16, max_users=5)
+    data = fashionnet.load_data(cfg, device="cpu")
+    assert isinstance(data, fashionnet.RankingData) and data.world is not None and len(data.users) == 5
+    assert data.images.shape == (len(data.item_ids), 16, 16, 3) and data.items.dim == 3
+    assert len(data.labels) == 5 and "users: 5" in data.describe()
+    assert data.digest == fashionnet.load_data(cfg, device="cpu").digest
+    sub = data.subset(data.users[:2])
+    assert sub.items is data.items and sub.digest == data.digest  # the container survives subsetting
+    others = fashionnet.load_data(replace(cfg, max_users=4), device="cpu")
+    assert others.digest != data.digest
+
+
+def test_claims_are_tested_over_seeds_with_the_one_rule():
+    rows = []
+    for seed in range(4):
+        for k, (arch, regime) in enumerate([(a, r) for a in fashionnet.ARCHS for r in fashionnet.REGIMES]):
+            value = 0.4 + 0.05 * "ABC".index(arch) + 0.02 * k / 15 + 0.001 * ((seed * 7 + k) % 3)
+            rows.append(dict(method=fashionnet.method(arch, regime), seed=seed, mean_ndcg=value))
+    import pandas as pd
+
+    tested = fashionnet.paper_claims(pd.DataFrame(rows))
+    assert len(tested) == len(fashionnet.CLAIMS) == 17
+    verdicts = {key: c.verdict for (key, *_), c in zip(fashionnet.CLAIMS, tested)}
+    assert verdicts["c_beats_a_whole"] == "holds" and verdicts["b_beats_a_stage_one"] == "holds"
+    assert all(c.n == 4 for c in tested)
+    assert fashionnet.paper_says("C whole", "A whole").startswith("holds")
+    assert fashionnet.paper_says("C whole", "C direct") == "not in the paper's table"
+    assert list(fashionnet.ranks(np.array([0.1, 0.9, 0.5]))) == [3, 1, 2]
 
 
 # ----- Polyvore-U ---------------------------------------------------------------------------------
@@ -230,9 +285,20 @@ def test_polyvore_u_loader_reads_the_official_layout(tmp_path):
     items = data.items()
     assert {it.category for it in items.values()} == {"top", "bottom", "shoes"}
     assert "missing images" in data.summary()
-    rd, paths = fdata.polyvore_u_ranking_data(data)
+    rd, paths = fashionnet.polyvore_u_ranking_data(data)
     assert len(paths) == len(rd.item_ids) and rd.users == ["u0", "u1"]
     assert [len(x[1]) for x in rd.test] == [14, 14]
+
+
+def test_load_data_reads_polyvore_u_from_the_paper_preset_root(tmp_path):
+    root = write_polyvore_u(tmp_path, missing=0)
+    cfg = fashionnet.Config.for_profile("paper", data_root=str(root), image_size=16)
+    data = fashionnet.load_data(cfg, device="cpu")
+    assert data.world is None and data.images is None and data.users == ["u0", "u1"]
+    assert data.summary.startswith("Polyvore-U 630: 2 users") and data.describe().startswith(data.summary)
+    first = data.digest
+    (root / "tuples_630" / "tuples_test_posi").write_text("user,top,bottom,shoe\n0,1,2,3\n1,2,3,4\n")
+    assert fashionnet.load_data(cfg, device="cpu").digest != first  # the digest follows the files read
 
 
 def test_polyvore_u_variable_length_keeps_the_first_top(tmp_path):
@@ -267,17 +333,17 @@ def test_paper_profile_runs_one_training_step_on_cpu(tmp_path):
     """VGG-16 (untrained here: no download) on the Polyvore-U fixture, C and A's 9-channel stack."""
     root = write_polyvore_u(tmp_path, missing=1, n_users=1)
     with pytest.warns(UserWarning):
-        data, paths = fdata.polyvore_u_ranking_data(PolyvoreU.load(root))
-    cfg = fn.FashionNetConfig.for_profile("paper", pretrained=False, image_size=32, train_negatives=1,
+        data, paths = fashionnet.polyvore_u_ranking_data(PolyvoreU.load(root))
+    cfg = fashionnet.Config.for_profile("paper", pretrained=False, image_size=32, train_negatives=1,
                                           stage_one=TrainConfig(epochs=1, batch_size=2, optimizer="sgd", amp=False))
-    items = fdata.ItemTable(paths=paths, image_size=32)
+    items = fashionnet.ItemTable(paths=paths, image_size=32)
     torch.manual_seed(0)
-    model = fn.build_model("C", cfg)
-    history = ftrain.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
+    model = fashionnet.build_model("C", cfg)
+    history = fashionnet.train_general(model, data, items, cfg, seed=0, device=torch.device("cpu"), run_dir=None)
     assert len(history.rows) == 1 and np.isfinite(history.rows[0]["train_loss"])
     assert items.missing > 0  # the missing shoe image was read as a white image, and counted
     del model
-    a = fn.build_model("A", cfg)
+    a = fashionnet.build_model("A", cfg)
     assert a.features.backbone.model.features[0].in_channels == 9
     assert a(items(torch.tensor([[0, 1, 2]]))).shape == (1,)
 

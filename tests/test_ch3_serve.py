@@ -17,9 +17,9 @@ import pytest
 import torch
 from PIL import Image
 
-from fashionrec import serve
+from fashionrec import c2s
 from fashionrec.backbones import build_backbone, extract_features
-from fashionrec.models import c2s
+from fashionrec.c2s import serve
 from fashionrec.world.world import World, WorldConfig
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -29,10 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
 
 
-def png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
+png = serve.png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +38,7 @@ def service(tmp_path_factory) -> dict:
     of the smoke world's test items, written as the chapter 3 notebook writes them."""
     folder = tmp_path_factory.mktemp("service")
     world = World.build(WorldConfig.for_profile("smoke"))
-    data = c2s.fashionworld_split(world, "test", photos_per_item=1, size=SIZE)
+    data = c2s.data.fashionworld_split(world, "test", photos_per_item=1, size=SIZE)
     torch.manual_seed(0)
     backbone = build_backbone("small_cnn")
     features = extract_features(backbone, data.gallery_images, progress=False)
@@ -57,6 +54,23 @@ def service(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def client(service) -> TestClient:
     return TestClient(serve.create_app(service["checkpoint"], service["gallery"], max_upload_bytes=200_000, max_k=20))
+
+
+def test_service_files_table_and_command(service, tmp_path):
+    """save_service writes what create_app loads; results_frame and command format an answer."""
+    data = service["data"]
+    model, _ = c2s.load_siamese(service["checkpoint"])
+    cfg = c2s.Config.for_profile("smoke", backbone="small_cnn", pretrained=False, image_size=SIZE, cnn_size=SIZE)
+    features = serve.load_gallery(service["gallery"])["features"]
+    checkpoint, gallery = serve.save_service(tmp_path / "svc", model, cfg, data, features)
+    client = serve.in_process_client(checkpoint, gallery)
+    assert client.get("/health").json()["items"] == len(data.gallery)
+    answer = client.post("/search", params={"k": 3}, files={"image": ("a.png", png(data.query_images[0]))}).json()
+    table = serve.results_frame(answer, true_item=answer["results"][1]["item_id"])
+    assert list(table.columns) == ["rank", "item_id", "category", "score", "distance", "true item"]
+    assert table["true item"].tolist() == [False, True, False]
+    line = serve.command(ROOT / "runs" / "x" / "siamese.pt", "/elsewhere/gallery.npz")
+    assert line.startswith("python -m fashionrec.c2s.serve --checkpoint runs/x/siamese.pt --gallery /elsewhere/")
 
 
 def test_health(client, service):
@@ -153,9 +167,9 @@ def _free_port() -> int:
 
 
 def test_real_server_on_loopback(service):
-    """`python -m fashionrec.serve` as a real uvicorn server: start on a free port, query, stop."""
+    """`python -m fashionrec.c2s.serve` as a real uvicorn server: start on a free port, query, stop."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "fashionrec.serve", "--checkpoint", str(service["checkpoint"]),
+    cmd = [sys.executable, "-m", "fashionrec.c2s.serve", "--checkpoint", str(service["checkpoint"]),
            "--gallery", str(service["gallery"]), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     http = httpx.Client(trust_env=False)  # loopback only: never through a proxy from the environment

@@ -11,22 +11,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from fashionrec import metrics, report, search, train
+from fashionrec import claims, metrics, report, train
+from fashionrec import joint_embedding as je
 from fashionrec.backbones import build_backbone
 from fashionrec.config import TrainConfig
-from fashionrec.datasets.catalog import (SearchData, attribute_queries, augment_views, colors_in_text, load_catalog,
+from fashionrec.datasets.catalog import (attribute_queries, augment_views, colors_in_text, load_catalog,
                                          load_fashion_product_images, load_images, load_polyvore_outfits_catalog,
                                          read_styles_csv, split_items)
 from fashionrec.index import VectorIndex
-from fashionrec.models.joint_embedding import (CNNEncoder, JointEmbedding, JointEmbeddingConfig, JointLoss,
-                                               SameItemTripletLoss, VisualModel, attribute_loss, embed, mbmr_loss,
-                                               retrieval_recall, triplet_loss)
-from fashionrec.text import TextPipeline, Vocabulary
+from fashionrec.joint_embedding import (CNNEncoder, JointEmbedding, JointLoss, SameItemTripletLoss, VisualModel,
+                                        attribute_loss, embed, mbmr_loss, retrieval_recall, triplet_loss)
 from fashionrec.records import Item, MultimodalQuery
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,48 +110,60 @@ def test_visual_judge_trains_on_same_item_pairs():
 
 
 def test_config_presets():
-    smoke, standard, paper = (JointEmbeddingConfig.for_profile(p) for p in ("smoke", "standard", "paper"))
+    smoke, standard, paper = (je.Config.for_profile(p) for p in ("smoke", "standard", "paper"))
     assert smoke.train.epochs < standard.train.epochs and len(standard.seeds) >= 3
     assert (paper.backbone, paper.finetune, paper.dataset) == ("resnet18", True, "catalog")
-    assert JointEmbeddingConfig.for_profile("smoke", seed=3).seed == 3
+    assert je.Config.for_profile("smoke", seed=3).seed == 3
+    assert je.Config.for_profile("standard", seed=3).seeds == (3, 4, 5)
     with pytest.raises(ValueError, match="profile"):
-        JointEmbeddingConfig.for_profile("huge")
+        je.Config.for_profile("huge")
+    with pytest.raises(ValueError, match="dataset"):
+        je.Config.for_profile("standard", dataset="polyvore")
+
+
+def test_paper_preset_keeps_its_dataset_and_root_when_the_notebook_passes_none():
+    cfg = je.Config.for_profile("paper", dataset=None, data_root=None, device=None, seed=0)
+    assert (cfg.dataset, cfg.data_root) == ("catalog", "data/fashion-product-images")
+    assert not cfg.on_world
+    given = je.Config.for_profile("paper", data_root="/elsewhere")
+    assert (given.dataset, given.data_root) == ("catalog", "/elsewhere")
+    assert je.Config.for_profile("standard", dataset=None).on_world
 
 
 # ----- search methods -----------------------------------------------------------------------------
 def test_arithmetic_query_normalises_each_term():
-    q = search.arithmetic_query(np.array([2.0, 0.0]), np.array([0.0, 5.0]), np.zeros(2), weight=0.5)
+    q = je.arithmetic_query(np.array([2.0, 0.0]), np.array([0.0, 5.0]), np.zeros(2), weight=0.5)
     np.testing.assert_allclose(q, [1.0, 0.5])
 
 
 def test_soft_filter_hand_checked():
     probs = np.array([[0.5, 0.3, 0.1], [0.7, 0.6, 0.5]])
     # wanted value = words 0 or 1 (synonyms: probabilities add, capped at 1); unwanted value = word 2
-    np.testing.assert_allclose(search.soft_filter(probs, [[0, 1]], [[2]]), [0.8 * 0.9, 1.0 * 0.5], rtol=1e-6)
-    np.testing.assert_allclose(search.filtered_scores(np.array([0.5, -0.5]), np.array([0.5, 1.0])), [0.25, 0.0])
+    np.testing.assert_allclose(je.soft_filter(probs, [[0, 1]], [[2]]), [0.8 * 0.9, 1.0 * 0.5], rtol=1e-6)
+    np.testing.assert_allclose(je.filtered_scores(np.array([0.5, -0.5]), np.array([0.5, 1.0])), [0.25, 0.0])
 
 
 def test_hard_filter_and_scores():
     words = [{"red", "stripe"}, {"red"}, {"blue", "stripe"}]
-    keep = search.hard_filter(words, wanted=[{"stripe"}], unwanted=[{"red", "crimson"}])
+    keep = je.hard_filter(words, wanted=[{"stripe"}], unwanted=[{"red", "crimson"}])
     np.testing.assert_array_equal(keep, [False, False, True])
-    scores = search.hard_scores(np.array([0.9, 0.1, 0.2]), keep)
+    scores = je.hard_scores(np.array([0.9, 0.1, 0.2]), keep)
     assert list(np.argsort(-scores)) == [2, 0, 1]
 
 
-def small_engine() -> search.MultimodalSearch:
+def small_engine() -> je.MultimodalSearch:
     images = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.7, 0.7]])  # item 0 is the query
     probs = np.array([[0.9, 0.1], [0.9, 0.1], [0.1, 0.9], [0.2, 0.9]])  # words: red, blue
     words = np.array([[1.0, 0.0], [0.0, 1.0]])  # red points along x, blue along y
-    return search.MultimodalSearch(images, probs, words, {"red": ("red",), "blue": ("blue",)}, {"red": 0, "blue": 1},
+    return je.MultimodalSearch(images, probs, words, {"red": ("red",), "blue": ("blue",)}, {"red": 0, "blue": 1},
                                    text_words=[{"red"}, {"red"}, {"blue"}, {"blue"}],
                                    true_values=[{"red"}, {"red"}, {"blue"}, {"blue"}])
 
 
 def test_every_method_on_a_tiny_catalog():
     engine = small_engine()
-    request = search.Request(engine.image_embeddings[0], ("blue",), ("red",))
-    top = {m: int(np.argmax(np.where(np.arange(4) == 0, -np.inf, engine.scores(request, m)))) for m in search.METHODS}
+    request = je.Request(engine.image_embeddings[0], ("blue",), ("red",))
+    top = {m: int(np.argmax(np.where(np.arange(4) == 0, -np.inf, engine.scores(request, m)))) for m in je.METHODS}
     assert top["visual"] == 1  # the look-alike, still red
     assert top["arithmetic"] == 2  # q = x + y - x = y: the blue item
     assert top["soft filter"] == 3  # cos(x, .) * p: the blue item that still looks like the query
@@ -160,20 +172,24 @@ def test_every_method_on_a_tiny_catalog():
     with pytest.raises(ValueError, match="method"):
         engine.scores(request, "magic")
     with pytest.raises(KeyError, match="lexicon"):
-        engine.scores(search.Request(engine.image_embeddings[0], ("green",), ()), "combined")
+        engine.scores(je.Request(engine.image_embeddings[0], ("green",), ()), "combined")
 
 
 def test_relevance_chance_and_ndcg():
     values = [{"red", "stripes"}, {"blue"}, {"blue", "stripes"}]
-    np.testing.assert_allclose(search.text_relevance(values, ["blue"], ["stripes"]), [0.0, 1.0, 0.5])
+    np.testing.assert_allclose(je.text_relevance(values, ["blue"], ["stripes"]), [0.0, 1.0, 0.5])
     rng = np.random.default_rng(0)
     rel = rng.random(5)
     # chance = the mean nDCG@2 over every ordering of the pool
     exact = np.mean([metrics.graded_ndcg(rel[list(p)][:2], rel, k=2) for p in itertools.permutations(range(5))])
-    assert search.chance_ndcg(rel, 2) == pytest.approx(exact)
+    assert je.chance_ndcg(rel, 2) == pytest.approx(exact)
+    assert je.chance_ndcg(np.zeros(4), 2) == 0.0  # nothing relevant
     scores, graded = rng.random(30), rng.random(30)
-    assert search.ndcg_at_k(scores, graded, 10) == pytest.approx(metrics.ndcg_at_m(scores, graded, 10))
-    assert search.ndcg_at_k(graded, graded, 10) == pytest.approx(1.0)
+    assert je.ndcg_at_k(scores, graded, 10) == pytest.approx(metrics.ndcg_at_m(scores, graded, 10))
+    assert je.ndcg_at_k(graded, graded, 10) == pytest.approx(1.0)
+    # ties are averaged, whatever the catalog order: two items tied at the top, one relevant
+    assert je.ndcg_at_k(np.array([1.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]), 1) == pytest.approx(0.5)
+    assert je.ndcg_at_k(np.array([1.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0]), 1) == pytest.approx(0.5)
     assert float(metrics.mm_ndcg(0.64, 0.25)) == pytest.approx(0.4)
 
 
@@ -182,16 +198,16 @@ def test_evaluate_table_and_tuning():
     judge = np.array([[1.0, 0.0], [0.95, 0.05], [0.0, 1.0], [0.6, 0.8]])
     query = MultimodalQuery("q0", "i0", "replace", ("blue",), ("red",), relevant=("i3",))
     ids = ["i0", "i1", "i2", "i3"]
-    result = search.evaluate(engine, [query], ids, judge, engine.true_values, k=2)
-    assert set(result.method) == {*search.METHODS, "oracle", "chance"}
-    t = search.table(result)
+    result = je.evaluate(engine, [query], ids, judge, engine.true_values, k=2)
+    assert set(result.method) == {*je.METHODS, "oracle", "chance"}
+    t = je.table(result)
     assert t.loc["oracle", "T-nDCG"] == pytest.approx(1.0)
     assert t.loc["visual", "V-nDCG"] == pytest.approx(1.0)  # the judge agrees with the model here
     v, t_ = t.loc["combined", "V-nDCG"], t.loc["combined", "T-nDCG"]
     assert t.loc["combined", "MM-nDCG"] == pytest.approx(math.sqrt(v * t_))
     grid = (0.1, 1.0)
-    best = search.tune_weight(engine, "arithmetic", [query], ids, judge, engine.true_values, grid=grid, k=2)
-    mm = [search.table(search.evaluate(engine, [query], ids, judge, engine.true_values, ["arithmetic"], 2,
+    best = je.tune_weight(engine, "arithmetic", [query], ids, judge, engine.true_values, grid=grid, k=2)
+    mm = [je.table(je.evaluate(engine, [query], ids, judge, engine.true_values, ["arithmetic"], 2,
                                        weights={"arithmetic": w})).loc["arithmetic", "MM-nDCG"] for w in grid]
     assert best == grid[int(np.argmax(mm))]  # the grid value with the best MM-nDCG (the first on a tie)
 
@@ -203,22 +219,22 @@ def test_scalable_search_equals_exact_when_it_sees_everything():
     probs = rng.random((300, 5)).astype(np.float32)
     queries = rng.normal(size=(4, 8)).astype(np.float32)
     wanted, unwanted = [[[0, 1]]] * 4, [[[3]]] * 4
-    exact = search.exact_soft_search(gallery, probs, queries, wanted, unwanted, k=10, chunk=70)
-    full = search.ScalableSearch(VectorIndex.build(gallery, "cosine"), probs, candidates=300)
+    exact = je.exact_soft_search(gallery, probs, queries, wanted, unwanted, k=10, chunk=70)
+    full = je.ScalableSearch(VectorIndex.build(gallery, "cosine"), probs, candidates=300)
     _, ids = full.search(queries, wanted, unwanted, k=10)
-    assert search.recall_at_k(ids, exact, k=10) == 1.0
-    ivf = VectorIndex.build(search.normalize(gallery), "ip", kind="ivf", nlist=8, nprobe=8, train_size=300)
-    _, ids = ivf.search(search.normalize(queries), 10)
+    assert je.recall_at_k(ids, exact, k=10) == 1.0
+    ivf = VectorIndex.build(je.normalize(gallery), "ip", kind="ivf", nlist=8, nprobe=8, train_size=300)
+    _, ids = ivf.search(je.normalize(queries), 10)
     _, flat = VectorIndex.build(gallery, "cosine").search(queries, 10)
-    assert search.recall_at_k(ids, flat, k=10) == 1.0  # every cell probed: exact
-    assert len(search.latencies(lambda q: ivf.search(q, 5), queries, warmup=1)) == 4
+    assert je.recall_at_k(ids, flat, k=10) == 1.0  # every cell probed: exact
+    assert len(je.latencies(lambda q: ivf.search(q, 5), queries, warmup=1)) == 4
 
 
 def test_embedding_sampler_matches_the_reference_distribution():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 20)) * 3
     x = centres[rng.integers(3, size=600)] + rng.normal(size=(600, 20)) * 0.5
-    sampler = search.EmbeddingSampler.fit(x, n_components=3, pca_dim=5)
+    sampler = je.EmbeddingSampler.fit(x, n_components=3, pca_dim=5)
     y = sampler.sample(3000, seed=1, chunk=700)
     assert y.shape == (3000, 20) and y.dtype == np.float32
     np.testing.assert_allclose(y.mean(0), x.mean(0), atol=0.4)
@@ -344,20 +360,74 @@ def test_paper_profile_runs_a_training_step_on_a_fixture_catalog(tmp_path):
     (tmp_path / "styles.csv").write_text(f"{STYLES_HEADER}\n" + "\n".join(rows) + "\n")
     for k, colour in enumerate([(200, 30, 30)] * 4 + [(30, 30, 200)] * 4):
         write_jpg(tmp_path / "images" / f"{k}.jpg", colour)
-    cfg = JointEmbeddingConfig.for_profile("paper", pretrained=False, data_root=str(tmp_path))
-    data = SearchData.from_catalog(load_catalog(cfg.data_root), image_size=cfg.image_size, views_per_item=1,
-                                   n_queries=4, seed=0)
+    cfg = je.Config.for_profile("paper", pretrained=False, data_root=str(tmp_path), photos_per_item=1,
+                                n_queries=4, min_count=1)
+    data = je.load_data(cfg)  # the notebook's one data call, on the real-catalog path
     assert data.images["train"].shape[1:] == (224, 224, 3) and len(data.photos) == len(data.items["train"])
-    pipe = TextPipeline.fit([it.text for it in data.items["train"]])
-    vocab = Vocabulary.build([pipe(it.text) for it in data.items["train"]], 1, pipe.phrases)
-    bags = vocab.bag([pipe(it.text) for it in data.items["train"]])
+    assert data.inputs["train"] is data.images["train"] and data.standardiser is None  # fine-tuned CNN
+    assert data.bags["train"].shape == (len(data.items["train"]), len(data.vocab)) and len(data.vocab) > 0
+    assert data.digest == je.load_data(cfg).digest  # deterministic
+    assert data.digest != je.load_data(je.Config.for_profile("paper", pretrained=False, data_root=str(tmp_path),
+                                                             photos_per_item=1, n_queries=4, min_count=1,
+                                                             seed=1)).digest
     torch.manual_seed(0)
-    model = JointEmbedding(512, len(vocab), cfg.dim, CNNEncoder(build_backbone(cfg.backbone, pretrained=False)))
-    batch = TensorDataset(torch.as_tensor(data.images["train"][:4]), torch.as_tensor(bags[:4]))
+    model = je.make_model(cfg, data)
+    assert isinstance(model.encoder, CNNEncoder) and model.image_fc.in_features == 512
+    batch = TensorDataset(torch.as_tensor(data.images["train"][:4]), torch.as_tensor(data.bags["train"][:4]))
     loader = DataLoader(batch, batch_size=4)
     history = train.fit(model, loader, JointLoss("mbmr", cfg.tau, cfg.margin, cfg.attr_weight),
                         replace(cfg.train, epochs=1), progress=False)
     assert len(history.rows) == 1 and np.isfinite(history.rows[0]["train_loss"])
+
+
+# ----- results, claims and glue ----------------------------------------------------------------------------
+def fake_scores(seeds=(0, 1, 2)) -> pd.DataFrame:
+    rows = []
+    for s in seeds:
+        for variant, shift in (("MBMR", 0.0), ("triplet", -0.05), ("MBMR, random init", 0.01 * (s - 1))):
+            for k, method in enumerate(je.ROWS):
+                v, t = 0.2 + 0.1 * k + shift + 0.01 * s, 0.9 - 0.1 * k + shift
+                rows.append(dict(variant=variant, seed=s, method=method, **{"V-nDCG": v, "T-nDCG": t,
+                                                                          "MM-nDCG": math.sqrt(v * t)}))
+    return pd.DataFrame(rows)
+
+
+def test_claims_frame_pairs_the_chapter_claims_by_seed():
+    scores = fake_scores()
+    frame = je.claims_frame(scores)
+    best = frame[frame.method == f"MBMR: {je.BEST_SINGLE}"].sort_values("seed")
+    mm = scores[scores.variant == "MBMR"].pivot_table(index="seed", columns="method", values="MM-nDCG")
+    np.testing.assert_allclose(best["MM-nDCG"], np.maximum(mm["arithmetic"], mm["soft filter"]))
+    tested = {text: claims.claim(frame, a, b, metric, text=text) for text, a, b, metric in je.CLAIMS}
+    assert tested["MBMR combined MM-nDCG > triplet"].verdict == claims.HOLDS  # +0.05 on every seed
+    assert tested["arithmetic V-nDCG > soft filter V-nDCG"].verdict == claims.REVERSED  # V grows with k
+    word2vec = tested["word2vec init combined MM-nDCG > random init"]
+    assert word2vec.verdict == claims.not_resolved(3) and np.mean(np.array(word2vec.diffs) > 0) == pytest.approx(1 / 3)
+
+
+def test_summary_table_and_glue_keys():
+    scores = fake_scores()
+    summary = je.method_summary(scores)
+    assert list(summary.index) == list(je.ROWS)
+    mbmr = scores[(scores.variant == "MBMR") & (scores.method == "visual")]["V-nDCG"]
+    assert summary.loc["visual", ("V-nDCG", "sd")] == pytest.approx(mbmr.std(ddof=1))
+    glue = je.headline(summary)
+    assert glue["ch4_v_hard_filter_attributes"] == pytest.approx(summary.loc["hard filter (attributes)",
+                                                                             ("V-nDCG", "mean")])
+    assert {f"ch4_mm_std_{je.method_key(m)}" for m in je.ROWS} <= set(glue)
+    table = je.results_table(scores, k=10)
+    assert list(table.index) == ["chance", *je.METHODS, "oracle"] and "10" in table.columns.name
+    assert table.loc["oracle", "of the way"] == "1.00" and table.loc["chance", "of the way"] == "0.00"
+
+
+def test_benchmark_results_reader(tmp_path):
+    assert je.benchmark_results(tmp_path) is None
+    folder = tmp_path / "joint_embedding" / "benchmark"
+    folder.mkdir(parents=True)
+    (folder / "search_1.json").write_text(json.dumps({"n": 10, "dim": 4, "threads": 2, "queries": 3, "cpus": 2,
+                                                      "rows": [{"index": "ivf", "recall20": 0.91234}]}))
+    table = je.benchmark_results(tmp_path)
+    assert table.loc[0, "recall20"] == 0.912 and table.loc[0, "n"] == 10
 
 
 # ----- the smoke notebook's outputs ----------------------------------------------------------------------
@@ -372,3 +442,5 @@ def test_smoke_results_in_range():
     assert m["ch4_t_hard_filter_attributes"] > 0.95  # exact metadata meets the request
     assert m["ch4_scale_ivf_recall20"] > 0.9
     assert 50 <= m["ch4_vocab_size"] <= 200
+    assert all(m[f"ch4_claim{k}_verdict"] in ("holds", "reversed", "not resolved with 1 seed") for k in range(1, 6))
+    assert all(0.0 <= m[f"ch4_claim{k}_share"] <= 1.0 for k in range(1, 6))

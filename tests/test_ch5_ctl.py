@@ -10,15 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
-from fashionrec import config, report, train
+from fashionrec import claims, config, report, train
 from fashionrec.backbones import build_backbone
 from fashionrec.config import TrainConfig
 from fashionrec.datasets import stl
-from fashionrec.models import ctl, ctl_data
+from fashionrec import ctl, store
+from fashionrec.ctl import data as ctl_data
 from fashionrec.world.world import World, WorldConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,6 +141,14 @@ def test_sample_negatives_respects_pool_and_exclusions():
 
 
 # ----- cached features ---------------------------------------------------------------------------
+def replace_feature_maps(backbone):
+    """The same backbone (same weights digest) whose forward pass fails."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the backbone ran although the features are cached")
+    backbone.feature_maps = fail
+    return backbone
+
+
 def test_backbone_maps_match_feature_map_and_cache(tmp_path):
     torch.manual_seed(0)
     backbone = build_backbone("efficientnet_lite0").eval()
@@ -150,8 +160,16 @@ def test_backbone_maps_match_feature_map_and_cache(tmp_path):
     assert regions.shape == (5, 112, 4, 4) and regions.dtype == np.float16 and glob.shape == (5, 1280)
     assert np.allclose(regions, mid.numpy(), atol=2e-2, rtol=1e-2)
     assert np.allclose(glob, last.numpy(), atol=1e-4)
-    again = ctl_data.backbone_maps(backbone, images, cache_dir=tmp_path, progress=False)
-    assert isinstance(again[0], np.memmap) and np.array_equal(again[1], glob)
+    files = sorted(p.name for p in (tmp_path / "ctl" / "features").iterdir())
+    assert len(files) == 2 and files[0].startswith("global-") and files[1].startswith("regions-")
+    broken = replace_feature_maps(backbone)  # a cache hit never runs the backbone
+    again = ctl_data.backbone_maps(broken, images, cache_dir=tmp_path, progress=False)
+    assert np.array_equal(again[0], regions) and np.array_equal(again[1], glob)
+    del backbone.feature_maps  # the real forward pass again
+    other = images.copy()
+    other[0, 0, 0] ^= 1  # one byte of the data: another cache entry
+    ctl_data.backbone_maps(backbone, other, cache_dir=tmp_path, progress=False)
+    assert len(list((tmp_path / "ctl" / "features").iterdir())) == 4
     none, only = ctl_data.backbone_maps(backbone, images, progress=False, with_regions=False)
     assert none is None and np.allclose(only, glob, atol=1e-5)
 
@@ -182,8 +200,10 @@ def test_standardization_uses_training_statistics():
     rng = np.random.default_rng(0)
     scene, product = rng.normal(3, 2, (50, 6)), rng.normal(-1, 5, (40, 4))
     region = rng.normal(1, 3, (50, 2, 3, 3)).astype(np.float16)
+    cells = region.astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, 2)
     model = ctl.CTL(6, 2, 4, n_categories=1, embed_dim=3, hidden=5, dropout=0.0)
-    model.set_standardization(scene, product, region)
+    model.set_standardization(store.Standardiser.fit(scene, eps=1e-3), store.Standardiser.fit(product, eps=1e-3),
+                              store.Standardiser.fit(cells, eps=1e-3))
     assert np.allclose(model.scene_mean.numpy(), scene.mean(0), atol=1e-5)
     assert np.allclose(model.scene_std.numpy(), scene.std(0) + 1e-3, atol=1e-4)
     assert np.allclose(model.region_mean.numpy(), region.astype(np.float64).mean((0, 2, 3)), atol=1e-4)
@@ -197,15 +217,27 @@ def test_standardization_uses_training_statistics():
     assert "scene_mean" in model.state_dict()  # saved with the checkpoint
 
 
+def test_training_standardisers_see_training_rows_only(tiny):
+    _, cfg, data = tiny
+    scene, product, region = ctl.training_standardisers(data)
+    train = data.splits["train"]
+    assert np.allclose(scene.mean, np.asarray(train.scene_global, np.float64).mean(0))
+    pool = np.unique(np.concatenate([train.positive, train.train_negatives.ravel()]))
+    assert np.allclose(product.mean, data.products[pool].astype(np.float64).mean(0))
+    assert np.allclose(region.mean, np.asarray(train.regions, np.float64).mean((0, 2, 3)))
+    test_only = np.setdiff1d(np.unique(data.splits["test"].positive), pool)
+    assert len(test_only) and not np.allclose(product.mean, data.products.astype(np.float64).mean(0))
+
+
 # ----- FashionWorld data, the oracle and a short training run ------------------------------------
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     cache = tmp_path_factory.mktemp("world")
     world = World.build(WorldConfig(n_items=500, n_outfits=300, n_users=2, user_positives=5), cache_dir=cache)
-    cfg = replace(ctl.CTLConfig.for_profile("smoke"), backbone="small_cnn", pretrained=False,
+    cfg = replace(ctl.Config.for_profile("smoke"), backbone="small_cnn", pretrained=False,
                   n_scenes=(60, 20, 30), n_negatives=5, train=TrainConfig(epochs=1, batch_size=32))
     torch.manual_seed(0)
-    data = ctl_data.fashionworld_data(world, cfg, ctl.make_backbone(cfg), progress=False)
+    data = ctl.load_data(cfg, world=world, progress=False)
     return world, cfg, data
 
 
@@ -228,7 +260,8 @@ def test_fashionworld_triplets_negatives_and_shapes(tiny):
 
 def test_fashionworld_oracle_beats_chance_and_training_runs(tiny, tmp_path):
     world, cfg, data = tiny
-    oracle = ctl_data.fashionworld_oracle(world, data)
+    oracle = ctl.fashionworld_oracle(data)
+    assert ctl.fashionworld_oracle(data) == oracle  # the cached scores give the same
     assert oracle["accuracy"] > 0.6 and oracle["hit@1"] > ctl.chance(cfg.n_negatives)["hit@1"]
     gen = config.seed_everything(0)
     model = ctl.build_model(data, cfg)
@@ -248,15 +281,46 @@ def test_fashionworld_oracle_beats_chance_and_training_runs(tiny, tmp_path):
 
 
 def test_config_profiles():
-    smoke, standard, paper = (ctl.CTLConfig.for_profile(p) for p in ("smoke", "standard", "paper"))
-    assert smoke.chapter == standard.chapter == "ctl" and smoke.seeds == 1 and standard.seeds >= 3
+    smoke, standard, paper = (ctl.Config.for_profile(p) for p in ("smoke", "standard", "paper"))
+    assert smoke.chapter == standard.chapter == "ctl" and smoke.seeds == (0,) and standard.seeds == (0, 1, 2)
     assert standard.backbone == "efficientnet_lite0" and standard.pretrained
     assert standard.global_levels == ("early", "mid", "last") and standard.standardize
     assert paper.global_levels == ("last",) and paper.region_level == "mid" and not paper.standardize
     assert paper.backbone == "resnet50" and paper.scene_size == 224
-    assert ctl.CTLConfig.for_profile("smoke", seed=3).seed == 3
+    assert ctl.Config.for_profile("smoke", seed=3).seed == 3
+    assert ctl.Config.for_profile("standard", seed=3).seeds == (3, 4, 5)
     with pytest.raises(ValueError, match="profile"):
-        ctl.CTLConfig.for_profile("huge")
+        ctl.Config.for_profile("huge")
+    with pytest.raises(ValueError, match="dataset"):
+        ctl.Config.for_profile("standard", dataset="polyvore")
+
+
+def test_paper_preset_keeps_its_dataset_and_root_when_the_notebook_passes_none():
+    paper = ctl.Config.for_profile("paper", dataset=None, data_root=None, device=None, seed=None)
+    assert (paper.dataset, paper.data_root) == ("stl_fashion", "data/stl-fashion")
+    assert ctl.Config.for_profile("paper", data_root="/x").data_root == "/x"
+    assert ctl.Config.for_profile("standard", dataset=None).dataset == "fashionworld"
+
+
+def test_results_frame_glue_values_and_claims():
+    results = {("chance", 0): ctl.chance(49), ("raw features", 0): {m: 0.5 for m in ctl.METRICS}}
+    for s, (full, glob) in enumerate([(0.70, 0.65), (0.72, 0.665), (0.71, 0.66)]):
+        results["CTL full", s] = {m: full for m in ctl.METRICS}
+        results["CTL global", s] = {m: glob for m in ctl.METRICS}
+    long = ctl.results_frame(results)
+    assert list(long.columns[:2]) == ["method", "seed"] and len(long) == 8
+    glued = ctl.glue_values(long, oracle_accuracy=0.9, oracle_auc=0.8)
+    assert glued["ch5_full_accuracy"] == pytest.approx(0.71) and glued["ch5_chance_hit10"] == pytest.approx(0.2)
+    assert glued["ch5_full_accuracy_std"] == pytest.approx(0.01)  # ddof = 1
+    assert glued["ch5_full_progress"] == pytest.approx((0.71 - 0.5) / 0.4)
+    assert "ch5_raw_accuracy_std" not in glued and "ch5_attributes_progress" not in glued
+    paired = pd.concat([long, ctl.per_seed(long, "raw features", (0, 1, 2))])
+    assert claims.claim(paired, "CTL full", "CTL global", "accuracy").verdict == "holds"
+    assert claims.claim(paired, "CTL full", "raw features", "accuracy").n == 3
+    assert ctl.glue_name("Shirts & Tops") == "shirts_and_tops"
+    maps = np.zeros((2, 3, 2))
+    maps[0, 2], maps[1, 0] = 1, 1
+    assert ctl.attention_top_rows(maps, ("shoes", "hat")) == {"shoes": 2, "hat": 0}
 
 
 # ----- STL-Fashion ---------------------------------------------------------------------------------
@@ -344,6 +408,18 @@ def test_loader_records_split_and_triplets(tmp_path):
     assert stl.image_url("0027e30879ce3d87f82f699f148bff7e").endswith("/00/27/e3/0027e30879ce3d87f82f699f148bff7e.jpg")
 
 
+def test_stl_digest_follows_the_files_read(tmp_path):
+    for name in ("a", "b"):
+        make_stl(tmp_path / name, None, n_scenes=6)
+    a, b = (stl.load_stl_fashion(tmp_path / name) for name in ("a", "b"))
+    digest_a = ctl_data.stl_files_digest(a, list(a.items))
+    assert digest_a == ctl_data.stl_files_digest(stl.load_stl_fashion(tmp_path / "a"), list(a.items))
+    assert digest_a != ctl_data.stl_files_digest(b, list(b.items))  # same counts, another root
+    sig = next(iter(a.items))
+    write_image(Path(a.items[sig].image), (1, 2, 3), size=(50, 50))
+    assert digest_a != ctl_data.stl_files_digest(a, list(a.items))
+
+
 def test_loader_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="fashion-cat.json"):
         stl.load_stl_fashion(tmp_path)
@@ -370,13 +446,13 @@ def test_loader_errors_name_the_file(tmp_path):
 def test_paper_profile_runs_one_training_step_on_a_fixture(tmp_path):
     """The paper profile (ResNet-50 block 3 / block 4, 224 px) end to end on CPU; random weights (no network)."""
     make_stl(tmp_path / "stl", None, n_scenes=10)
-    cfg = replace(ctl.CTLConfig.for_profile("paper", dataset="stl_fashion", data_root=str(tmp_path / "stl")),
+    cfg = replace(ctl.Config.for_profile("paper", data_root=str(tmp_path / "stl")),
                   pretrained=False, n_negatives=2, stl_split=(0.4, 0.3, 0.3),
                   train=TrainConfig(epochs=1, batch_size=8))
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing is missing in this fixture
-        data = ctl_data.load_data(cfg, ctl.make_backbone(cfg), cache_dir=tmp_path / "cache", progress=False)
+        data = ctl.load_data(cfg, cache_dir=tmp_path / "cache", progress=False)
     train_split = data.splits["train"]
     assert train_split.regions.shape[1:] == (1024, 14, 14) and data.products.shape[1] == 2048
     model = ctl.build_model(data, cfg)
@@ -384,6 +460,7 @@ def test_paper_profile_runs_one_training_step_on_a_fixture(tmp_path):
                         cfg.train, progress=False)
     assert len(history.rows) == 1 and math.isfinite(history.rows[0]["train_loss"])
     assert data.scene_image("train", 0).shape == (224, 224, 3)
+    assert data.world is None and len(data.digest) == 24
 
 
 # ----- the smoke notebook's results (CI runs this after the smoke notebooks) ---------------------

@@ -14,8 +14,8 @@ from fashionrec import config, report
 def test_profiles_and_run_config():
     assert config.PROFILES == ("smoke", "standard", "paper")
     with pytest.raises(ValueError, match="smoke, standard, paper"):
-        config.RunConfig("x", profile="big")
-    assert config.RunConfig("x").dataset == "fashionworld"
+        config.ChapterConfig(chapter="x", profile="big")
+    assert config.ChapterConfig(chapter="x").dataset == "fashionworld"
 
 
 def test_select_device():
@@ -40,7 +40,7 @@ def test_seed_everything_repeats_all_generators():
 
 
 def test_run_folder_config_and_metrics(tmp_path):
-    cfg = config.RunConfig("demo", profile="smoke", seed=3)
+    cfg = config.ChapterConfig(chapter="demo", profile="smoke", seed=3)
     path = report.start_run(cfg, device="cpu", root=tmp_path)
     assert path.parent == tmp_path / "demo" / "smoke"
     info = json.loads((path / "config.json").read_text())
@@ -50,7 +50,7 @@ def test_run_folder_config_and_metrics(tmp_path):
     report.record("demo_n", 12)
     assert report.load_metrics("demo", "smoke", root=tmp_path) == {"demo_acc": 0.75, "demo_n": 12}
     # another config -> another folder; the same config -> the same folder
-    assert report.start_run(config.RunConfig("demo", profile="smoke", seed=4), root=tmp_path) != path
+    assert report.start_run(config.ChapterConfig(chapter="demo", profile="smoke", seed=4), root=tmp_path) != path
     assert report.start_run(cfg, root=tmp_path) == path
     with pytest.raises(FileNotFoundError, match="no run of 'other'"):
         report.load_metrics("other", "smoke", root=tmp_path)

@@ -5,24 +5,23 @@ plus word ids of the catalog text); ``collate_outfits`` turns a batch of outfits
 of Sec. 3.1; :class:`OutfitTasks` holds a run's training outfits and test tasks (FITB with random and
 type-matched negatives, compatibility), with FashionWorld's oracle scores. ``attribute_table`` is the
 diagnostic twin that feeds the model the generator's attributes instead of images. The model is in
-``fashionrec.models.bilstm``.
+``fashionrec.bilstm.model``. ``load_data(cfg)`` is the chapter's one data call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from fashionrec.backbones import Backbone, build_backbone
+from fashionrec import store
+from fashionrec.backbones import Backbone, build_backbone, extract_features
+from fashionrec.bilstm.config import Config
+from fashionrec.config import select_device
 from fashionrec.text import tokenize
-
-if TYPE_CHECKING:
-    from fashionrec.models.bilstm import BiLSTMConfig
 
 
 # ----- items: what the model reads ------------------------------------------------------------
@@ -120,13 +119,22 @@ class OutfitTasks:
     oracle: dict[str, np.ndarray] = field(default_factory=dict)  # FashionWorld only
     world: object | None = None
     note: str = ""
+    train_items: list[str] = field(default_factory=list)  # the training pool: what standardisers are fitted on
+    digest: str = ""  # the data's digest (part of the run folder's key)
+
+    @property
+    def in_dim(self) -> int:
+        """Width of the cached features (0 when the model reads images)."""
+        inputs = self.table.inputs
+        return inputs.shape[1] if inputs is not None and inputs.dim() == 2 else 0
 
 
-def _table(cfg: BiLSTMConfig, items: list, images: Callable[[], np.ndarray] | None, vocab: dict[str, int],
-           ranks: np.ndarray, device: torch.device | str, cache_dir) -> ItemTable:
-    """Tokens, and features (frozen backbone, cached) or images (fine-tuning) for ``items``."""
-    from fashionrec.backbones import extract_features
+def _table(cfg: Config, items: list, images: Callable[[], np.ndarray] | None, vocab: dict[str, int],
+           ranks: np.ndarray, train_items: Sequence[str], device: torch.device | str, cache_dir) -> ItemTable:
+    """Tokens, and features (frozen backbone, cached) or images (fine-tuning) for ``items``.
 
+    Frozen features are standardised (inputs to a linear layer) with the training pool's statistics.
+    """
     tokens = encode_texts([it.text for it in items], vocab, cfg.max_words)
     ids, cats = [it.item_id for it in items], [it.category for it in items]
     if cfg.finetune:
@@ -135,11 +143,12 @@ def _table(cfg: BiLSTMConfig, items: list, images: Callable[[], np.ndarray] | No
         return ItemTable(ids, torch.from_numpy(images()), tokens, ranks, cats, image_size=cfg.image_size)
     pooled = PooledMap(build_backbone(cfg.backbone, pretrained=cfg.pretrained), cfg.feature_level)
     feats = extract_features(pooled, images(), device=device, progress=False, cache_dir=cache_dir)
-    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)  # standardised, as inputs to a linear layer
+    row = {i: k for k, i in enumerate(ids)}
+    feats = store.Standardiser.fit(feats[[row[i] for i in train_items]])(feats)
     return ItemTable(ids, torch.from_numpy(feats).float(), tokens, ranks, cats, image_size=cfg.image_size)
 
 
-def prepare_fashionworld(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
+def _fashionworld(cfg: Config, device: torch.device | str) -> OutfitTasks:
     """FashionWorld of the profile's size: items of all splits, train outfits, test FITB (both
     protocols) and compatibility, each with the oracle's scores."""
     from fashionrec.datasets.polyvore import build_vocab
@@ -147,12 +156,14 @@ def prepare_fashionworld(cfg: BiLSTMConfig, device: torch.device | str = "cpu") 
     from fashionrec.world.vocab import CATEGORIES
     from fashionrec.world.world import World, WorldConfig
 
-    world = World.build(WorldConfig.for_profile("smoke" if cfg.profile == "smoke" else "standard", seed=cfg.seed))
+    world_cfg = WorldConfig.for_profile(cfg.profile, seed=cfg.seed)
+    world = World.build(world_cfg)
     ids = sorted(i for pool in world.pools.values() for i in pool)
     items = [world.items[i] for i in ids]
-    vocab = build_vocab([world.items[i].text for i in world.pools["train"]], cfg.min_word_count)
+    train_items = list(world.pools["train"])
+    vocab = build_vocab([world.items[i].text for i in train_items], cfg.min_word_count)
     ranks = np.array([CATEGORIES.index(it.category) for it in items])
-    table = _table(cfg, items, lambda: world.images(ids, cfg.image_size), vocab, ranks, device,
+    table = _table(cfg, items, lambda: world.images(ids, cfg.image_size), vocab, ranks, train_items, device,
                    world.cache_dir / "features" if world.cache_dir else None)
     fitb = {neg: tasks.fitb_questions(world, "test", cfg.n_fitb, negatives=neg, seed=cfg.seed)
             for neg in ("random", "type")}
@@ -161,27 +172,10 @@ def prepare_fashionworld(cfg: BiLSTMConfig, device: torch.device | str = "cpu") 
     oracle["compatibility"] = tasks.compatibility_oracle(world, compat, "test")
     return OutfitTasks(table, vocab, [o.item_ids for o in world.outfits["train"]],
                        [o.item_ids for o in world.outfits["test"]], list(world.pools["test"]), fitb, compat,
-                       oracle, world)
+                       oracle, world, train_items=train_items, digest=store.key("fashionworld", world_cfg.key()))
 
 
-def attribute_table(world, table: ItemTable, formality: bool = True) -> ItemTable:
-    """A diagnostic table whose "features" are FashionWorld's true attributes (one-hot colours,
-    pattern, material, sub-category, and the formality unless ``formality=False``) instead of images:
-    what the same model could reach if the encoder recognised every attribute exactly."""
-    from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS, SUBCATEGORY_LIST
-
-    rows = []
-    for i in table.item_ids:
-        it = world.items[i]
-        rows.append([c in it.colors for c in COLORS] + [it.pattern == p for p in PATTERNS]
-                    + [it.material == m for m in MATERIALS] + [it.subcategory == s for s in SUBCATEGORY_LIST]
-                    + ([it.formality] if formality else []))
-    feats = np.asarray(rows, dtype=np.float32)
-    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
-    return replace(table, inputs=torch.from_numpy(feats))
-
-
-def prepare_polyvore(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
+def _polyvore(cfg: Config, device: torch.device | str) -> OutfitTasks:
     """Maryland Polyvore (``dataset="polyvore"``) or Polyvore Outfits (``"polyvore_outfits"``) from
     ``cfg.data_root``; items without images are dropped and counted (``note``)."""
     from fashionrec.datasets import polyvore as pv
@@ -198,19 +192,49 @@ def prepare_polyvore(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> O
     else:
         raise ValueError(f"dataset must be 'fashionworld', 'polyvore' or 'polyvore_outfits'; got {cfg.dataset!r}")
     compat = data.compatibility or pv.compatibility_from_outfits(data, "test", seed=cfg.seed)
-    used = set(data.pool("train")) | set(data.pool("test"))
+    train_items = list(data.pool("train"))
+    used = set(train_items) | set(data.pool("test"))
     used |= {i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
     used |= {i for e in compat for i in e.item_ids}
     items = [data.items[i] for i in sorted(used)]
-    vocab = pv.build_vocab([data.items[i].text for i in data.pool("train")], cfg.min_word_count)
+    vocab = pv.build_vocab([data.items[i].text for i in train_items], cfg.min_word_count)
     ranks = np.array([pv.SLOTS.index(it.category) if it.category in pv.SLOTS else len(pv.SLOTS) for it in items])
     images = None if cfg.finetune else (lambda: pv.load_item_images(items, cfg.image_size))
-    table = _table(cfg, items, images, vocab, ranks, device, None)
+    table = _table(cfg, items, images, vocab, ranks, train_items, device, None)
     gallery = sorted({i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
                      | {i for e in compat for i in e.item_ids} | set(data.pool("test")))
-    return OutfitTasks(table, vocab, [o.item_ids for o in data.outfits["train"]],
-                       [o.item_ids for o in data.outfits["test"]], gallery, fitb, compat, note=data.summary())
+    train = [o.item_ids for o in data.outfits["train"]]
+    digest = store.key(cfg.dataset, [(it.item_id, it.image, it.text, it.category) for it in items], train,
+                       {k: [(q.context, q.candidates, q.answer) for q in v] for k, v in fitb.items()},
+                       [(e.item_ids, e.label) for e in compat])
+    return OutfitTasks(table, vocab, train, [o.item_ids for o in data.outfits["test"]], gallery, fitb, compat,
+                       note=data.summary(), train_items=train_items, digest=digest)
 
 
-def prepare_data(cfg: BiLSTMConfig, device: torch.device | str = "cpu") -> OutfitTasks:
-    return prepare_fashionworld(cfg, device) if cfg.dataset == "fashionworld" else prepare_polyvore(cfg, device)
+def load_data(cfg: Config, device: torch.device | str | None = None) -> OutfitTasks:
+    """The chapter's one data call: FashionWorld (``cfg.dataset == "fashionworld"``) or Polyvore.
+
+    ``device`` runs the frozen backbone (default: ``cfg.device``); the result's ``digest`` keys the run.
+    """
+    device = select_device(cfg.device) if device is None else device
+    return _fashionworld(cfg, device) if cfg.on_world else _polyvore(cfg, device)
+
+
+def with_attributes(data: OutfitTasks, formality: bool = True) -> OutfitTasks:
+    """The same data, but the items' "features" are FashionWorld's true attributes (one-hot colours,
+    pattern, material, sub-category, and the formality unless ``formality=False``) instead of images:
+    what the same model could reach if the encoder recognised every attribute exactly (a diagnostic).
+    Standardised with the training pool's statistics."""
+    from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS, SUBCATEGORY_LIST
+
+    if data.world is None:
+        raise ValueError("with_attributes needs FashionWorld data (real items have no true attributes)")
+    rows = []
+    for i in data.table.item_ids:
+        it = data.world.items[i]
+        rows.append([c in it.colors for c in COLORS] + [it.pattern == p for p in PATTERNS]
+                    + [it.material == m for m in MATERIALS] + [it.subcategory == s for s in SUBCATEGORY_LIST]
+                    + ([it.formality] if formality else []))
+    feats = np.asarray(rows, dtype=np.float32)
+    feats = store.Standardiser.fit(feats[data.table.rows(data.train_items)])(feats)
+    return replace(data, table=replace(data.table, inputs=torch.from_numpy(feats)))

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from fashionrec.models.bilstm import BiLSTMVSE, embed_items, score_outfits
-from fashionrec.models.bilstm_data import ItemTable, encode_texts
+from fashionrec.bilstm.data import ItemTable, OutfitTasks, encode_texts
+from fashionrec.bilstm.evaluate import embed_items, score_outfits
+from fashionrec.bilstm.model import BiLSTMVSE
 
 
 @torch.no_grad()
@@ -117,3 +118,56 @@ def generation_check(world, outfits: Sequence[tuple[str, ...]], split: str, seed
     labels = np.r_[np.ones(len(gen)), np.zeros(len(randoms))]
     return {"outfits": len(outfits), "repeated_category": int(repeated), "valid": float(np.isfinite(gen).mean()),
             "beats_random": auc(scores, labels)}
+
+
+@torch.no_grad()
+def text_precision(model: BiLSTMVSE, data: OutfitTasks, words: Sequence[str], embeddings: dict[str, Tensor],
+                   k: int = 20, max_words: int = 16) -> dict[str, float]:
+    """How well the VSE reads text: for each word of ``words`` in the vocabulary, the share of the ``k``
+    gallery items nearest to it in the VSE space whose shop text contains the word (FashionWorld)."""
+    if data.world is None:
+        raise ValueError("text_precision reads FashionWorld's item texts; real data has no world")
+    f = F.normalize(embeddings["f"], dim=-1)
+    out = {}
+    for word in words:
+        if word in data.vocab:
+            top = (f @ text_vector(model, word, data.vocab, max_words)).topk(k).indices.tolist()
+            out[word] = float(np.mean([word in data.world.items[data.gallery[r]].text.split() for r in top]))
+    return out
+
+
+WORDS: tuple[str, ...] = ("floral", "leather", "office", "red", "striped", "black")  # demo text queries
+
+
+@torch.no_grad()
+def demo_outfits(model: BiLSTMVSE, data: OutfitTasks, embeddings: dict[str, Tensor], rng: np.random.Generator,
+                 device: torch.device | str = "cpu", max_words: int = 16,
+                 words: Sequence[str] = WORDS) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """The four generation modes of Sec. 4.4 on random test items: (label, query items, outfit) each.
+
+    (a) from one image (a top, a dress, shoes), (b) from two images (a top and shoes, twice), (c) the
+    outfits of (a) edited with a word, (d) from a word only (its nearest image seeds (a), then (c)).
+    """
+    category = dict(zip(data.table.item_ids, data.table.categories))
+    by_cat = {c: [i for i in data.gallery if category[i] == c] for c in sorted(set(category.values()))}
+    words = [w for w in words if w in data.vocab]
+    one = [by_cat[c][rng.integers(len(by_cat[c]))] for c in ("top", "dress", "shoes") if c in by_cat]
+    several = [(by_cat["top"][rng.integers(len(by_cat["top"]))],
+                by_cat["shoes"][rng.integers(len(by_cat["shoes"]))])
+               for _ in range(2)] if {"top", "shoes"} <= set(by_cat) else []
+
+    def outfit(queries: Sequence[str]) -> tuple[str, ...]:
+        return generate_outfit(model, data.table, data.gallery, queries, embeddings, device)
+
+    from_one = {q: outfit([q]) for q in one}
+    demos = [("(a) one image", (q,), from_one[q]) for q in one]
+    demos += [("(b) two images", qs, outfit(qs)) for qs in several]
+    for q, word in zip(one, words):
+        v = text_vector(model, word, data.vocab, max_words)
+        demos.append((f"(c) image + '{word}'", (q,),
+                      edit_with_text(data.table, data.gallery, from_one[q], [q], v, embeddings)))
+    for word in words[-2:]:
+        v = text_vector(model, word, data.vocab, max_words)
+        base = outfit([nearest_to_text(data.gallery, v, embeddings)])
+        demos.append((f"(d) text '{word}'", (), edit_with_text(data.table, data.gallery, base, [], v, embeddings)))
+    return demos

@@ -6,82 +6,18 @@ softmax over a set of images (the mini-batch in training; Sec. 3.1). A visual-se
 ties each image to its catalog text (Sec. 3.2). The joint loss (Sec. 3.3) trains the encoder through both.
 
 Ablations (paper Table 1) are variants of the same class; the Siamese baseline is :class:`SiameseNet`.
-The data the model reads (item tables, batches, FashionWorld and Polyvore tasks) is in ``bilstm_data``;
-outfit generation (Sec. 4.4) is in ``bilstm_generate``.
+The data the model reads is in ``data``, scoring (FITB, compatibility) in ``evaluate``, outfit
+generation (Sec. 4.4) in ``generate``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fashionrec.backbones import Backbone, build_backbone
-from fashionrec.config import TrainConfig
-from fashionrec.models.bilstm_data import ItemTable, OutfitTasks, collate_outfits
-from fashionrec.world import tasks
-
-# variant -> which loss terms it trains (forward LSTM, backward LSTM, VSE); scores use the same LSTMs
-VARIANTS: dict[str, tuple[bool, bool, bool]] = {
-    "bilstm_vse": (True, True, True), "flstm_vse": (True, False, True), "blstm_vse": (False, True, True),
-    "bilstm": (True, True, False), "vse": (False, False, True)}
-METHODS: tuple[str, ...] = (*VARIANTS, "siamese")
-LABELS = {"bilstm_vse": "Bi-LSTM + VSE (full)", "flstm_vse": "F-LSTM + VSE", "blstm_vse": "B-LSTM + VSE",
-          "bilstm": "Bi-LSTM (no VSE)", "vse": "VSE only", "siamese": "SiameseNet"}
-
-
-@dataclass(frozen=True)
-class BiLSTMConfig:
-    """Every knob of chapter 1; ``bilstm_config(profile)`` gives the smoke / standard / paper presets."""
-
-    chapter: str = "bilstm"
-    profile: str = "standard"
-    dataset: str = "fashionworld"  # | "polyvore" (Maryland) | "polyvore_outfits"
-    data_root: str = "data"
-    device: str = "auto"
-    seed: int = 0  # FashionWorld's seed and the first training seed
-    n_seeds: int = 3  # training seeds seed, seed + 1, ...
-    image_size: int = 64
-    backbone: str = "efficientnet_lite0"
-    pretrained: bool = True
-    finetune: bool = False  # True: train the backbone end to end (paper); False: cache its features
-    feature_level: str = "mid"  # frozen features: mean+max pool of this map of the backbone
-    trunk_dim: int | None = 512  # a trainable layer on frozen features (stands in for fine-tuning)
-    embed_dim: int = 128  # paper: 512
-    lstm_dim: int = 128  # paper: 512
-    dropout: float = 0.1  # on LSTM inputs and outputs (paper: keep probability 0.7, i.e. 0.3)
-    input_dropout: float = 0.2  # on the frozen features
-    margin: float = 0.2  # VSE hinge margin m
-    siamese_margin: float = 0.8
-    vse_weight: float = 3.0  # lambda of E_f + E_b + lambda E_e (paper: 1)
-    softmax: str = "batch"  # X in training: the batch's distinct images (paper) | "pool": all training images
-    min_word_count: int = 30  # paper: words seen < 30 times dropped
-    max_words: int = 16
-    max_items: int = 8  # paper: first 8 items of an outfit
-    n_fitb: int = 1000
-    methods: tuple[str, ...] = METHODS
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        epochs=8, batch_size=128, lr=3e-3, schedule="cosine", grad_clip=5.0))
-
-
-def bilstm_config(profile: str = "standard", **overrides) -> BiLSTMConfig:
-    """The chapter's presets: smoke = seconds (CI), standard = the book (FashionWorld), paper = GPU."""
-    presets = {
-        "smoke": dict(n_seeds=1, n_fitb=200, train=TrainConfig(epochs=6, batch_size=64, lr=3e-3,
-                                                                schedule="cosine")),
-        "standard": {},
-        "paper": dict(dataset="polyvore", image_size=299, backbone="inception_v3", finetune=True, trunk_dim=None,
-                      embed_dim=512, lstm_dim=512, dropout=0.3, input_dropout=0.0, vse_weight=1.0, n_seeds=1,
-                      train=TrainConfig(epochs=20, batch_size=10, lr=0.2, optimizer="sgd", momentum=0.0,
-                                        schedule="step", step_epochs=2, step_gamma=0.5, grad_clip=5.0)),
-    }
-    if profile not in presets:
-        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(presets)}")
-    return replace(BiLSTMConfig(profile=profile, **presets[profile]), **overrides)
+from fashionrec.bilstm.config import VARIANTS, Config
 
 
 # ----- the paper's equations --------------------------------------------------------------------
@@ -142,7 +78,7 @@ def siamese_loss(embeddings: Tensor, outfit_of: Tensor, margin: float = 0.8) -> 
 class _Encoder(nn.Module):
     """Image -> a shared vector: a backbone trained end to end, or frozen features + a trainable layer."""
 
-    def __init__(self, cfg: BiLSTMConfig, in_dim: int, backbone: Backbone | None):
+    def __init__(self, cfg: Config, in_dim: int, backbone: Backbone | None):
         super().__init__()
         self.backbone = backbone
         layers: list[nn.Module] = [nn.Dropout(cfg.input_dropout)]
@@ -160,7 +96,7 @@ class _Encoder(nn.Module):
 class BiLSTMVSE(nn.Module):
     """Bi-LSTM over an outfit's item embeddings plus a visual-semantic embedding (Sec. 3)."""
 
-    def __init__(self, cfg: BiLSTMConfig, in_dim: int, vocab_size: int, variant: str = "bilstm_vse",
+    def __init__(self, cfg: Config, in_dim: int, vocab_size: int, variant: str = "bilstm_vse",
                  backbone: Backbone | None = None):
         super().__init__()
         if variant not in VARIANTS:
@@ -229,7 +165,7 @@ class BiLSTMVSE(nn.Module):
 class SiameseNet(nn.Module):
     """Pairwise metric-learning baseline: items of one outfit close, others apart (cosine)."""
 
-    def __init__(self, cfg: BiLSTMConfig, in_dim: int, backbone: Backbone | None = None):
+    def __init__(self, cfg: Config, in_dim: int, backbone: Backbone | None = None):
         super().__init__()
         self.cfg, self.variant = cfg, "siamese"
         self.encoder = _Encoder(cfg, in_dim, backbone)
@@ -251,7 +187,7 @@ def _pad_rows(lengths: Tensor) -> Tensor:
     return starts[:, None] + torch.minimum(steps[None], lengths[:, None] - 1)
 
 
-def build_model(cfg: BiLSTMConfig, method: str, in_dim: int, vocab_size: int) -> nn.Module:
+def build_model(cfg: Config, method: str, in_dim: int, vocab_size: int) -> nn.Module:
     """The model of ``method`` (a VARIANTS key or "siamese"); with ``cfg.finetune`` it owns the backbone."""
     backbone = build_backbone(cfg.backbone, pretrained=cfg.pretrained) if cfg.finetune else None
     in_dim = backbone.dim if backbone is not None else in_dim
@@ -265,104 +201,3 @@ def loss_fn(model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
     return model.loss(batch)
 
 
-# ----- scoring: FITB and compatibility ----------------------------------------------------------
-@torch.no_grad()
-def embed_items(model: nn.Module, table: ItemTable, ids: Sequence[str], device: torch.device | str = "cpu",
-                batch_size: int = 512) -> dict[str, Tensor]:
-    """Embeddings of items: {"x": LSTM space, "f": VSE space} (Bi-LSTM) or {"e": ...} (Siamese), each (n, D)."""
-    model.eval()
-    out: dict[str, list[Tensor]] = {}
-    rows = torch.tensor(table.rows(ids))
-    for start in range(0, len(rows), batch_size):
-        inputs = table.model_inputs(rows[start:start + batch_size]).to(device)
-        parts = {"e": model.embed(inputs)} if isinstance(model, SiameseNet) else dict(zip("xf", model.encode(inputs)))
-        for k, v in parts.items():
-            out.setdefault(k, []).append(v)
-    return {k: torch.cat(v) for k, v in out.items()}
-
-
-@torch.no_grad()
-def score_outfits(model: nn.Module, table: ItemTable, outfits: Sequence[tuple[str, ...]], gallery: Sequence[str],
-                  device: torch.device | str = "cpu", batch_size: int = 1024,
-                  embeddings: dict[str, Tensor] | None = None) -> np.ndarray:
-    """(n,) compatibility scores, higher = better.
-
-    Bi-LSTM variants: minus the loss of the outfit (Sec. 3.1, each direction's mean over its steps,
-    summed over the directions the variant trained), with the softmax over ``gallery`` + the stop
-    vector (the authors score against the whole test set). VSE only and Siamese: the mean cosine
-    similarity of the outfit's item pairs (their FITB rule: the candidate closest to the rest).
-    """
-    model.eval()
-    emb = embeddings if embeddings is not None else embed_items(model, table, gallery, device)
-    index = {i: k for k, i in enumerate(gallery)}
-    pairwise = isinstance(model, SiameseNet) or not (model.use_f or model.use_b)
-    if pairwise:
-        e_all = F.normalize(emb["e" if "e" in emb else "f"], dim=-1)  # (G, D)
-    else:
-        candidates = torch.cat([emb["x"], emb["x"].new_zeros(1, emb["x"].shape[1])])  # gallery + stop vector
-    scores = []
-    for start in range(0, len(outfits), batch_size):
-        chunk = outfits[start:start + batch_size]
-        lengths = torch.tensor([len(o) for o in chunk], device=device)
-        width = int(lengths.max())
-        rows = torch.tensor([[index[i] for i in o] + [index[o[-1]]] * (width - len(o)) for o in chunk], device=device)
-        if pairwise:
-            e = e_all[rows]  # (B, T, D)
-            valid = torch.arange(width, device=device)[None] < lengths[:, None]
-            pairs = valid[:, :, None] & valid[:, None, :] & ~torch.eye(width, dtype=torch.bool, device=device)
-            sim = (e @ e.transpose(1, 2)) * pairs
-            scores.append(sim.sum((1, 2)) / pairs.sum((1, 2)).clamp(min=1))
-        else:
-            e_f, e_b = model.outfit_nll(candidates[rows], rows, lengths, candidates)
-            scores.append(-(e_f + e_b))
-    return torch.cat(scores).float().cpu().numpy()
-
-
-def fitb_scores(model: nn.Module, table: ItemTable, questions: Sequence, gallery: Sequence[str],
-                device: torch.device | str = "cpu", embeddings: dict[str, Tensor] | None = None) -> np.ndarray:
-    """(Q, C): the score of each completed outfit; FITB picks the argmax (= the lowest Bi-LSTM loss)."""
-    outfits = [tasks.fill(q.context, c) for q in questions for c in q.candidates]
-    return score_outfits(model, table, outfits, gallery, device, embeddings=embeddings).reshape(len(questions), -1)
-
-
-# ----- training and evaluation --------------------------------------------------------------------
-def train_method(cfg: BiLSTMConfig, method: str, data: OutfitTasks, seed: int, device: torch.device | str = "cpu",
-                 run_dir=None, progress: bool = False):
-    """Train one method with the shared fit loop (a finished run in ``run_dir`` is loaded, not retrained)."""
-    from torch.utils.data import DataLoader
-
-    from fashionrec.config import seed_everything
-    from fashionrec.train import fit
-
-    generator = seed_everything(seed)
-    in_dim = data.table.inputs.shape[1] if data.table.inputs is not None and data.table.inputs.dim() == 2 else 0
-    model = build_model(cfg, method, in_dim, len(data.vocab))
-    pool = None
-    if cfg.softmax == "pool" and method != "siamese":
-        if data.table.inputs is None or data.table.inputs.dim() != 2:
-            raise ValueError("softmax='pool' needs cached features (finetune=False): it encodes every "
-                             "training image at each step")
-        pool = sorted({i for o in data.train for i in o[:cfg.max_items]})
-    elif cfg.softmax not in ("batch", "pool"):
-        raise ValueError(f"softmax must be 'batch' or 'pool'; got {cfg.softmax!r}")
-    loader = DataLoader(data.train, batch_size=cfg.train.batch_size, shuffle=True, generator=generator,
-                        collate_fn=collate_outfits(data.table, cfg.max_items, pool),
-                        drop_last=len(data.train) > cfg.train.batch_size)
-    history = fit(model, loader, loss_fn, cfg.train, device=device, run_dir=run_dir, progress=progress,
-                  desc=method)
-    return model, history
-
-
-def evaluate(model: nn.Module, data: OutfitTasks, device: torch.device | str = "cpu") -> dict[str, float]:
-    """FITB accuracy (random and type-matched negatives) and compatibility AUC on the test tasks."""
-    from fashionrec.metrics import auc, fitb_accuracy
-
-    out = {}
-    emb = embed_items(model, data.table, data.gallery, device)  # the test gallery, encoded once
-    for neg, questions in data.fitb.items():
-        scores = fitb_scores(model, data.table, questions, data.gallery, device, embeddings=emb)
-        out[f"fitb_{neg}"] = fitb_accuracy(scores, np.array([q.answer for q in questions]))
-    scores = score_outfits(model, data.table, [e.item_ids for e in data.compatibility], data.gallery, device,
-                           embeddings=emb)
-    out["auc"] = auc(scores, np.array([e.label for e in data.compatibility]))
-    return out

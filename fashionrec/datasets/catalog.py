@@ -21,7 +21,6 @@ Layouts (see data/README.md, chapter 4)::
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,84 +214,6 @@ def split_items(items: list[Item], fractions: tuple[float, float, float] = (0.7,
     cuts = np.cumsum([int(f * len(items)) for f in fractions[:2]])
     parts = np.split(order, cuts)
     return {name: [items[k] for k in sorted(part)] for name, part in zip(("train", "valid", "test"), parts)}
-
-
-# ----- what chapter 4 trains and evaluates on, from FashionWorld or from a real catalog -------------
-@dataclass
-class SearchData:
-    """Items, images, extra same-item images (for the V-nDCG judge) and multimodal queries.
-
-    Attributes:
-        items: split -> items ("train", "valid", "test"; the test items are the search catalog).
-        images: split -> (N, S, S, 3) uint8 product images, aligned with ``items``.
-        photos: (P, S, S, 3) other images of training items (street photos or augmented views).
-        photo_items: (P,) index into ``items["train"]`` of each photo's item.
-        queries: "valid" / "test" -> multimodal queries on that split's items.
-        synonyms: attribute value -> the phrases a catalog uses for it (for the lexicon).
-        key: a name for caches (dataset + its configuration).
-    """
-
-    items: dict[str, list[Item]]
-    images: dict[str, np.ndarray]
-    photos: np.ndarray
-    photo_items: np.ndarray
-    queries: dict[str, list]
-    synonyms: dict[str, tuple[str, ...]]
-    key: str
-
-    def values(self, split: str) -> list[set[str]]:
-        """Each item's true attribute values (colours, pattern, material): what T-nDCG checks."""
-        return [item_values(it) for it in self.items[split]]
-
-    @staticmethod
-    def from_world(world, image_size: int = 64, photos_per_item: int = 1, n_queries: int = 300,
-                   seed: int = 0) -> "SearchData":
-        """FashionWorld: split pools, rendered products, street photos (``World.consumer_images``) and
-        ``tasks.multimodal_queries``; synonyms from the catalog generator's word tables."""
-        from fashionrec.world import catalog as fw_catalog
-        from fashionrec.world import tasks
-        from fashionrec.records import ConsumerPhoto
-        from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS
-
-        items = {s: [world.items[i] for i in world.pools[s]] for s in ("train", "valid", "test")}
-        images = {s: world.images([it.item_id for it in v], image_size) for s, v in items.items()}
-        photos = [ConsumerPhoto(f"ch4-{it.item_id}-p{k}", it.item_id, it.category)
-                  for it in items["train"] for k in range(photos_per_item)]
-        synonyms = {**{c: fw_catalog.COLOR_WORDS.get(c, (c,)) for c in COLORS},
-                    **{p: fw_catalog.PATTERN_WORDS.get(p, (p,)) for p in PATTERNS},
-                    **{m: fw_catalog.MATERIAL_WORDS.get(m, (m,)) for m in MATERIALS}}
-        queries = {s: tasks.multimodal_queries(world, s, n_queries, seed=seed) for s in ("valid", "test")}
-        return SearchData(items, images, world.consumer_images(photos, image_size),
-                          np.repeat(np.arange(len(items["train"])), photos_per_item), queries, synonyms,
-                          f"fashionworld-{world.cfg.key()}")
-
-    @staticmethod
-    def from_catalog(catalog: Catalog, image_size: int = 224, views_per_item: int = 2, n_queries: int = 1000,
-                     seed: int = 0) -> "SearchData":
-        """A real catalog: items with a readable image, split at random; augmented views (random
-        crop, flip) as the judge's same-item positives; colour queries from ``attribute_queries``."""
-        images, failed = load_images(catalog.with_images, image_size)
-        if failed:
-            print(f"{len(failed)} image file(s) could not be read and are left out: {failed[:5]} ...")
-        unreadable = set(failed)
-        usable = [it for it in catalog.with_images if it.item_id not in unreadable]
-        if len(catalog.missing_images):
-            print(catalog.summary())
-        index = {it.item_id: k for k, it in enumerate(usable)}
-        items = split_items(usable, seed=seed)
-        imgs = {s: images[[index[it.item_id] for it in v]] for s, v in items.items()}
-        rng = np.random.default_rng(seed)
-        photos = np.concatenate([augment_views(imgs["train"], rng) for _ in range(views_per_item)])
-        values = sorted({v for it in usable for v in item_values(it)})
-        queries = {s: attribute_queries(items[s], n_queries, seed=seed) for s in ("valid", "test")}
-        return SearchData(items, imgs, photos, np.tile(np.arange(len(items["train"])), views_per_item), queries,
-                          {v: (v,) for v in values}, _catalog_key(catalog.source, usable, image_size, views_per_item, seed))
-
-
-def _catalog_key(source: str, items: list[Item], image_size: int, views: int, seed: int) -> str:
-    """The feature-cache name of a real catalog's data: which items, and what decides the splits and views."""
-    ids = hashlib.blake2b("\n".join(it.item_id for it in items).encode(), digest_size=8).hexdigest()
-    return f"{source}-{len(items)}-{ids}-size{image_size}-views{views}-seed{seed}"
 
 
 def item_values(item: Item) -> set[str]:

@@ -13,62 +13,14 @@ ResNet-18 (``encoder=CNNEncoder(backbone)``: the input is uint8 images).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fashionrec import metrics
 from fashionrec.backbones import Backbone
-from fashionrec.config import RunConfig, TrainConfig
-
-
-# ----- configuration --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class JointEmbeddingConfig(RunConfig):
-    """Every knob of chapter 4; ``for_profile`` gives the smoke / standard / paper presets."""
-
-    chapter: str = "joint_embedding"
-    # images and text
-    image_size: int = 64
-    backbone: str = "efficientnet_lite0"
-    pretrained: bool = True
-    finetune: bool = False  # train the CNN too (paper); False = cached frozen features
-    min_count: int = 5  # drop words seen fewer times (Sec. 3.3; the paper: 500 on 0.5 M items)
-    # model and losses
-    dim: int = 512
-    tau: float = 0.1  # MBMR temperature (Eq. 2-3)
-    margin: float = 0.2  # triplet margin (the comparison)
-    attr_weight: float = 1.0  # lambda in L = L_match + lambda * L_a
-    w2v_steps: int = 300
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=15, batch_size=128, lr=1e-3))
-    seeds: tuple[int, ...] = (0, 1, 2)
-    # the visual-only model that judges V-nDCG (trained on street photos of the same item)
-    photos_per_item: int = 1
-    judge_dim: int = 256
-    judge_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10, batch_size=128, lr=1e-3))
-    # evaluation and scale
-    n_queries: int = 300
-    k: int = 10  # nDCG@k
-    scale_n: int = 50_000  # catalog size of the in-notebook ANN demo (the 1.5 M run is a benchmark)
-
-    @staticmethod
-    def for_profile(profile: str, **overrides) -> "JointEmbeddingConfig":
-        """smoke = CI seconds, standard = the book on 2 CPU cores, paper = a real catalog on a GPU."""
-        presets = {
-            "smoke": dict(dim=64, w2v_steps=100, seeds=(0,), train=TrainConfig(epochs=3, batch_size=64, lr=2e-3),
-                          judge_train=TrainConfig(epochs=2, batch_size=64, lr=1e-3), n_queries=45, scale_n=5_000),
-            "standard": {},
-            "paper": dict(dataset="catalog", image_size=224, backbone="resnet18", finetune=True, min_count=500,
-                          train=TrainConfig(epochs=20, batch_size=128, lr=1e-4), seeds=(0,),
-                          judge_train=TrainConfig(epochs=10, batch_size=128, lr=1e-4), photos_per_item=2,
-                          n_queries=1000, scale_n=200_000),
-        }
-        if profile not in presets:
-            raise ValueError(f"unknown profile {profile!r}; expected one of {sorted(presets)}")
-        return replace(JointEmbeddingConfig(profile=profile), **{**presets[profile], **overrides})
 
 
 # ----- the model ------------------------------------------------------------------------------
@@ -236,11 +188,3 @@ def embed(fn, inputs: np.ndarray | Tensor, batch_size: int = 256, device: str | 
         x = torch.as_tensor(np.asarray(inputs[start:start + batch_size])).to(device)
         out.append(fn(x).float().cpu())
     return torch.cat(out).numpy()
-
-
-def retrieval_recall(f_queries: np.ndarray, f_gallery: np.ndarray, k: int = 10) -> float:
-    """Share of queries i whose own gallery item i is among the k most cosine-similar
-    (image -> text or text -> image retrieval; ties pessimistic)."""
-    q = f_queries / np.maximum(np.linalg.norm(f_queries, axis=1, keepdims=True), 1e-12)
-    g = f_gallery / np.maximum(np.linalg.norm(f_gallery, axis=1, keepdims=True), 1e-12)
-    return metrics.topk_accuracy(q @ g.T, np.arange(len(q)), k, higher_is_better=True)  # (N, N) cosines

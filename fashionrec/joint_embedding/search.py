@@ -1,4 +1,4 @@
-"""Multimodal style search (Sadeh et al. 2019, Sec. 4), its evaluation (Sec. 5), and search at scale.
+"""Multimodal style search (Sadeh et al. 2019, Sec. 4) and search at scale (its evaluation: ``evaluate``).
 
 A query is an image plus wanted words w+ and unwanted words w-. Three ways to answer it:
 
@@ -16,6 +16,7 @@ the soft filter re-ranks the ANN's top-N (:class:`ScalableSearch`).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fashionrec import metrics
 from fashionrec.index import VectorIndex
 
 METHODS = ("visual", "arithmetic", "soft filter", "combined", "hard filter (text)", "hard filter (attributes)")
@@ -169,92 +169,6 @@ class MultimodalSearch:
                                             [{v} for v in request.unwanted]))
 
 
-# ----- evaluation (Sec. 5) -----------------------------------------------------------------------
-def text_relevance(item_values: Sequence[set[str]], wanted: Sequence[str], unwanted: Sequence[str]) -> np.ndarray:
-    """T-nDCG's relevance: the share of the request's requirements (wanted present, unwanted
-    absent) that each item's metadata satisfies; (N,) in [0, 1]."""
-    n = len(wanted) + len(unwanted)
-    if n == 0:
-        raise ValueError("a request needs at least one wanted or unwanted value")
-    return np.array([(sum(w in v for w in wanted) + sum(u not in v for u in unwanted)) / n for v in item_values])
-
-
-def visual_relevance(judge_query: np.ndarray, judge_gallery: np.ndarray) -> np.ndarray:
-    """V-nDCG's relevance: cosine under the visual-only judge, clipped at 0 (gains are >= 0); (N,)."""
-    return np.maximum(normalize(judge_gallery) @ normalize(judge_query), 0.0)
-
-
-def ndcg_at_k(scores: np.ndarray, relevance: np.ndarray, k: int) -> float:
-    """nDCG@k of ranking the pool by ``scores``; the ideal DCG is that of the pool's k most
-    relevant items (``metrics.graded_ndcg``). Ties in score are broken by position (stable)."""
-    order = np.argsort(-np.asarray(scores), kind="stable")[:k]
-    return metrics.graded_ndcg(relevance[order], ideal_relevance=relevance, k=k)
-
-
-def chance_ndcg(relevance: np.ndarray, k: int) -> float:
-    """Expected nDCG@k of a uniformly random ranking: every rank's expected gain is mean(rel)."""
-    k = min(k, len(relevance))
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.sort(relevance)[::-1][:k] @ discounts
-    return float(relevance.mean() * discounts.sum() / ideal) if ideal > 0 else 0.0
-
-
-def oracle_scores(v_rel: np.ndarray, t_rel: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """The FashionWorld oracle's ranking: the task's relevant items (same sub-category, every
-    requirement met by the true metadata) first, then by T relevance, then by the judge's own
-    visual relevance (lexicographic)."""
-    return 2.0 * relevant + t_rel + 0.25 * v_rel
-
-
-def evaluate(search: MultimodalSearch, queries: Sequence, item_ids: Sequence[str], judge: np.ndarray,
-             values: Sequence[set[str]], methods: Sequence[str] = METHODS, k: int = 10,
-             weights: dict[str, float] | None = None) -> pd.DataFrame:
-    """V- and T-nDCG@k of every method on every query, plus the oracle and chance (Sec. 5).
-
-    The catalog is ``search``'s items (ids ``item_ids``); each query's image is a catalog item,
-    which is left out of its own results. ``judge`` (N, Dj) are the catalog's embeddings under the
-    visual-only judge; ``values`` each item's true attribute values; ``weights`` the arithmetic
-    weight per method (default ``search.weight``).
-
-    Returns:
-        One row per (query, method): query_id, kind, method, V, T.
-    """
-    where = {i: k for k, i in enumerate(item_ids)}
-    rows = []
-    for q in queries:
-        r = where[q.item_id]
-        keep = np.arange(len(item_ids)) != r  # the query item is not a result
-        v_rel = visual_relevance(judge[r], judge)[keep]
-        t_rel = text_relevance(values, q.wanted, q.unwanted)[keep]
-        request = Request(search.image_embeddings[r], tuple(q.wanted), tuple(q.unwanted))
-        ranked = {m: search.scores(request, m, (weights or {}).get(m))[keep] for m in methods}
-        ranked["oracle"] = oracle_scores(v_rel, t_rel, np.isin(np.asarray(item_ids), q.relevant)[keep])
-        for m, s in ranked.items():
-            rows.append((q.query_id, q.kind, m, ndcg_at_k(s, v_rel, k), ndcg_at_k(s, t_rel, k)))
-        rows.append((q.query_id, q.kind, "chance", chance_ndcg(v_rel, k), chance_ndcg(t_rel, k)))
-    return pd.DataFrame(rows, columns=["query_id", "kind", "method", "V", "T"])
-
-
-def table(results: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.DataFrame:
-    """Mean V-nDCG, T-nDCG and MM-nDCG = sqrt(V * T) of the means, grouped by ``by``."""
-    g = results.groupby(list(by), sort=False)[["V", "T"]].mean()
-    return g.rename(columns={"V": "V-nDCG", "T": "T-nDCG"}).assign(
-        **{"MM-nDCG": lambda d: metrics.mm_ndcg(d["V-nDCG"].to_numpy(), d["T-nDCG"].to_numpy())})
-
-
-def tune_weight(search: MultimodalSearch, method: str, queries: Sequence, item_ids: Sequence[str],
-                judge: np.ndarray, values: Sequence[set[str]], grid: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
-                k: int = 10) -> float:
-    """The arithmetic weight in ``grid`` with the best MM-nDCG of ``method`` on (validation) queries."""
-    best, best_mm = grid[0], -1.0
-    for w in grid:
-        result = evaluate(search, queries, item_ids, judge, values, [method], k, weights={method: w})
-        mm = float(table(result).loc[method, "MM-nDCG"])
-        if mm > best_mm:
-            best, best_mm = w, mm
-    return best
-
-
 # ----- search at catalog scale --------------------------------------------------------------------
 @dataclass
 class ScalableSearch:
@@ -352,3 +266,90 @@ class EmbeddingSampler:
             x = z @ self.basis + self.mean + self.residual_std * rng.standard_normal((m, len(self.mean)))
             out[start:start + m] = x
         return out
+
+
+def attribute_probabilities(embeddings: np.ndarray, head_weight: np.ndarray, head_bias: np.ndarray) -> np.ndarray:
+    """p_w of embeddings under a trained attribute head, sigmoid(f W^T + b); float16 (N, V)."""
+    return (1 / (1 + np.exp(-(embeddings @ head_weight.T + head_bias)))).astype(np.float16)
+
+
+def random_requests(lexicon: dict[str, tuple[str, ...]], index: dict[str, int], n: int,
+                    rng: np.random.Generator) -> tuple[list[list[list[int]]], list[list[list[int]]]]:
+    """``n`` requests of one wanted and one unwanted attribute value each (as word ids), drawn
+    uniformly from the lexicon's values that the vocabulary names."""
+    value_ids = [ids for ids in (value_word_ids([v], lexicon, index)[0] for v in lexicon) if ids]
+    wanted = [[value_ids[rng.integers(len(value_ids))]] for _ in range(n)]
+    unwanted = [[value_ids[rng.integers(len(value_ids))]] for _ in range(n)]
+    return wanted, unwanted
+
+
+SCALE_SETTINGS = (("ivf", "nprobe", (1, 4, 16, 64)), ("hnsw", "efSearch", (16, 32, 64, 128)))
+
+
+def scale_study(reference: np.ndarray, head_weight: np.ndarray, head_bias: np.ndarray, word_embeddings: np.ndarray,
+                lexicon: dict[str, tuple[str, ...]], index: dict[str, int], n: int, n_queries: int = 200,
+                candidates: int = 1000, weight: float = 0.5, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """ANN search on ``n`` generated items that match ``reference`` (trained embeddings).
+
+    The catalog is ``EmbeddingSampler.fit(reference).sample(n)``, its word probabilities from the
+    attribute head; each query is a generated image with a random request (arithmetic query,
+    ``weight``). For IVF and HNSW at several settings: recall@20 against exact cosine search, the
+    recall@20 of the soft-filtered top 20 after re-ranking ``candidates`` ANN results against
+    exact soft filtering, and per-query latency (ms, this machine).
+
+    Returns:
+        (one row per index setting, (100,) seconds per exact search of one query).
+    """
+    sampler = EmbeddingSampler.fit(reference, seed=seed)
+    big = sampler.sample(n + n_queries, seed=seed)
+    big, query_images = big[:n], big[n:]
+    probs = attribute_probabilities(big, head_weight, head_bias)  # (n, V)
+    wanted, unwanted = random_requests(lexicon, index, len(query_images), np.random.default_rng(seed))
+    queries = np.stack([arithmetic_query(f, text_vector(w, word_embeddings), text_vector(u, word_embeddings), weight)
+                        for f, w, u in zip(query_images, wanted, unwanted)])
+    exact = VectorIndex.build(big, "cosine")
+    _, exact_ids = exact.search(queries, 20)
+    exact_soft = exact_soft_search(big, probs, queries, wanted, unwanted, k=20)
+    rows = []
+    for kind, knob, settings in SCALE_SETTINGS:
+        start = time.perf_counter()
+        ann = VectorIndex.build(big, "cosine", kind=kind, seed=seed)
+        build_s = time.perf_counter() - start
+        for value in settings:
+            if kind == "ivf":
+                ann.index.nprobe = value
+            else:
+                ann.index.hnsw.efSearch = value
+            _, ids = ann.search(queries, 20)
+            _, soft_ids = ScalableSearch(ann, probs, candidates=candidates).search(queries, wanted, unwanted, k=20)
+            lat = latencies(lambda q, ix=ann: ix.search(q, 20), queries[:100])
+            rows.append(dict(index=kind, knob=f"{knob}={value}", build_s=build_s,
+                             recall20=recall_at_k(ids, exact_ids), soft_recall20=recall_at_k(soft_ids, exact_soft),
+                             p50_ms=1e3 * np.median(lat), p99_ms=1e3 * np.quantile(lat, 0.99)))
+    return pd.DataFrame(rows), latencies(lambda q: exact.search(q, 20), queries[:100])
+
+
+def save_embeddings(path, image_embeddings: np.ndarray, word_embeddings: np.ndarray, head_weight: np.ndarray,
+                    head_bias: np.ndarray, words: Sequence[str], lexicon: dict[str, tuple[str, ...]]):
+    """The trained embeddings the 1.5 M-item benchmark samples from, one ``.npz`` written atomically."""
+    from fashionrec import store
+
+    arrays = dict(image_embeddings=image_embeddings, word_embeddings=word_embeddings, head_weight=head_weight,
+                  head_bias=head_bias, words=np.array(words), lexicon=json.dumps(lexicon))
+    return store.atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def benchmark_results(runs_root) -> pd.DataFrame | None:
+    """The rows of every ``benchmarks/bench_ch4_search.py`` result under ``runs_root`` (one table,
+    with the file's catalog size, dimension, threads and queries), or None when it has not been run."""
+    from pathlib import Path
+
+    paths = sorted((Path(runs_root) / "joint_embedding" / "benchmark").glob("search_*.json"))
+    if not paths:
+        return None
+    tables = []
+    for path in paths:
+        result = json.loads(path.read_text())
+        info = {k: result.get(k) for k in ("n", "dim", "threads", "queries", "cpus")}
+        tables.append(pd.DataFrame(result["rows"]).assign(file=path.name, **info))
+    return pd.concat(tables, ignore_index=True).round(3)

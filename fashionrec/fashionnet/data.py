@@ -1,5 +1,6 @@
 """FashionNet data (He & Hu 2018): outfits as rows of one item table, (liked, random) training pairs,
-and the item features the networks read (cached mid-level CNN maps on `standard`)."""
+the item features the networks read (cached mid-level CNN maps on `standard`), and the chapter's one
+data call ``load_data(cfg)`` for FashionWorld and Polyvore-U alike."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from fashionrec import backbones
+from fashionrec import backbones, store
+from fashionrec.config import select_device, world_profile
 from fashionrec.datasets.polyvore_u import PolyvoreU
-from fashionrec.models.fashionnet import SLOTS
-from fashionrec.world import tasks
+from fashionrec.fashionnet.config import SLOTS, Config
 from fashionrec.records import RankingList
-from fashionrec.world.world import World
+from fashionrec.world import tasks
+from fashionrec.world.world import World, WorldConfig
 
 
 @dataclass
@@ -38,7 +40,7 @@ class RankingData:
 
     @staticmethod
     def from_records(item_ids: list[str], categories: list[str], user_outfits: dict[str, dict[str, list]],
-                     valid: list[RankingList], test: list[RankingList]) -> "RankingData":
+                     valid: list[RankingList], test: list[RankingList]) -> RankingData:
         row = {i: k for k, i in enumerate(item_ids)}
         cats = np.array([SLOTS.index(c) for c in categories])
 
@@ -52,7 +54,7 @@ class RankingData:
         return RankingData(list(item_ids), cats, users, {u: rows(user_outfits[u]["train"]) for u in users},
                            lists(valid), lists(test))
 
-    def subset(self, users: list[str]) -> "RankingData":
+    def subset(self, users: list[str]) -> RankingData:
         keep = set(users)
         return replace(self, users=list(users), train={u: self.train[u] for u in users},
                        valid=[x for x in self.valid if x[0] in keep], test=[x for x in self.test if x[0] in keep])
@@ -168,10 +170,104 @@ class MidLevelFeatures(backbones.Backbone):
         return F.adaptive_avg_pool2d(x, self.grid).flatten(1)
 
 
-def cached_item_maps(images: np.ndarray, backbone: str = "efficientnet_lite0", grid: int = 4, device: str = "cpu",
+def standardise_maps(maps: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
+    """(N, C, h, w) maps -> the same, each channel standardised with the mean and standard deviation
+    of the rows ``train_rows`` only (``store.Standardiser``, pooled over their positions)."""
+    x = np.asarray(maps).transpose(0, 2, 3, 1)  # (N, h, w, C)
+    scaler = store.Standardiser.fit(x[np.asarray(train_rows)].reshape(-1, x.shape[-1]))
+    return np.ascontiguousarray(scaler(x).transpose(0, 3, 1, 2))  # (N, C, h, w)
+
+
+def cached_item_maps(images: np.ndarray, train_rows: np.ndarray, backbone: str = "efficientnet_lite0",
+                     grid: int = 4, device: str | torch.device = "cpu",
                      cache_dir: Path | None = None) -> np.ndarray:
-    """(N, H, W, 3) uint8 -> (N, C, grid, grid) mid-level maps, standardised per channel (cached on disk)."""
+    """(N, H, W, 3) uint8 -> (N, C, grid, grid) mid-level maps, standardised per channel.
+
+    The frozen maps are cached on disk (``backbones.extract_features``); the per-channel statistics
+    come from the items in ``train_rows`` only (``standardise_maps``), the items of the training
+    outfits, so nothing about the test lists leaks into the features.
+    """
     net = MidLevelFeatures(backbones.build_backbone(backbone), grid)
     x = backbones.extract_features(net, images, device=device, cache_dir=cache_dir, progress=False)
-    x = x.reshape(len(x), -1, grid, grid)
-    return (x - x.mean(axis=(0, 2, 3), keepdims=True)) / (x.std(axis=(0, 2, 3), keepdims=True) + 1e-6)
+    return standardise_maps(x.reshape(len(x), -1, grid, grid), train_rows)
+
+
+def training_items(data: RankingData) -> np.ndarray:
+    """Sorted rows of the items in some user's liked training outfits."""
+    return np.unique(np.concatenate([rows.ravel() for rows in data.train.values()]))
+
+
+def ranking_digest(data: RankingData) -> str:
+    """A digest of everything ``data`` holds: item ids, categories, users, outfits and labels."""
+    lists = [(u, o, y) for split in (data.valid, data.test) for u, o, y in split]
+    return store.key(data.item_ids, data.categories, data.users, [data.train[u] for u in data.users],
+                     [u for u, *_ in lists], [o for _, o, _ in lists], [y for *_, y in lists])
+
+
+@dataclass
+class FashionNetData(RankingData):
+    """What ``load_data`` returns: the ranking data (users, splits, item table rows) plus
+
+    ``items``, the model input of every item (an ``ItemTable`` on the config's device), ``digest``
+    (the data's digest, for the run folder), and for FashionWorld the ``world`` and each item's
+    ``images`` (for figures and the oracle; None on real data). ``summary`` describes what was read.
+    """
+
+    items: ItemTable = None  # type: ignore[assignment]
+    digest: str = ""
+    world: World | None = None
+    images: np.ndarray | None = None  # (n_items, H, W, 3) uint8, FashionWorld only
+    summary: str = ""
+
+    @property
+    def labels(self) -> list[np.ndarray]:
+        """Per user, the labels of the test list (1 = liked)."""
+        return [y for *_, y in self.test]
+
+    def describe(self) -> str:
+        """Counts for a receipt: users, items per slot, liked outfits, test lists, item input."""
+        per_slot = np.bincount(self.categories, minlength=3)
+        labels = self.labels
+        shape = tuple(self.items.table.shape[1:]) if len(self.items.table) else ("image", self.items.image_size)
+        return "\n".join([
+            *([self.summary] if self.summary else []),
+            f"users: {len(self.users)}, items top/bottom/shoes: {'/'.join(map(str, per_slot))}",
+            f"liked outfits per user, train: {np.mean([len(v) for v in self.train.values()]):.1f}",
+            (f"test list per user: {np.mean([len(y) for y in labels]):.1f} outfits, "
+             f"{np.mean([y.sum() for y in labels]):.1f} liked"),
+            f"item input: {shape}"])
+
+
+def load_data(cfg: Config, device: str | torch.device | None = None) -> FashionNetData:
+    """The chapter's one data call: FashionWorld (``cfg.dataset == "fashionworld"``) or Polyvore-U.
+
+    FashionWorld (size ``world_profile(cfg.profile)``, seed ``cfg.seed``): the users' item pool,
+    their liked outfits, valid and test lists (``world_ranking_data``), and each item's input, cached
+    mid-level maps standardised on the training items (``cfg.cached_features``) or the images.
+    Polyvore-U (``cfg.data_root``): the same from the official files, items read from their image
+    files. ``cfg.max_users`` keeps the first users. ``device``: default ``cfg.device``.
+    """
+    device = select_device(cfg.device) if device is None else torch.device(device)
+    world, images, summary = None, None, ""
+    if cfg.dataset == "fashionworld":
+        world = World.build(WorldConfig.for_profile(world_profile(cfg.profile), seed=cfg.seed))
+        data = world_ranking_data(world, cfg.seed)
+    elif cfg.dataset == "polyvore_u":
+        polyvore = PolyvoreU.load(cfg.data_root)
+        summary = polyvore.summary()
+        data, paths = polyvore_u_ranking_data(polyvore)
+    else:
+        raise ValueError(f"dataset must be one of {', '.join(Config.DATASETS)}; got {cfg.dataset!r}")
+    if cfg.max_users:
+        data = data.subset(data.users[: cfg.max_users])
+    if world is not None:
+        images = world.images(data.item_ids, cfg.image_size)
+        items = (ItemTable(cached_item_maps(images, training_items(data), cfg.backbone, cfg.grid, device,
+                                            world.cache_dir / "features" if world.cache_dir else None))
+                 if cfg.cached_features else ItemTable(images=images))
+        digest = store.key(world.cfg.key(), ranking_digest(data))
+    else:
+        items = ItemTable(paths=paths, image_size=cfg.image_size)
+        digest = store.key("polyvore_u", ranking_digest(data), paths)
+    return FashionNetData(**vars(data), items=items.to(device), digest=digest, world=world, images=images,
+                          summary=summary)

@@ -2,7 +2,7 @@
 
 Start it with one command (the chapter 3 notebook writes both files into its run folder)::
 
-    python -m fashionrec.serve --checkpoint RUN/service/siamese.pt --gallery RUN/service/gallery.npz
+    python -m fashionrec.c2s.serve --checkpoint RUN/service/siamese.pt --gallery RUN/service/gallery.npz
 
 Endpoints:
 
@@ -23,16 +23,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from fastapi import FastAPI, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from PIL import Image, UnidentifiedImageError
 from scipy.special import expit
 
+from fashionrec import store
 from fashionrec.backbones import build_backbone
+from fashionrec.c2s.data import C2SSplit, cnn_features
+from fashionrec.c2s.model import SiameseNet, load_siamese, save_siamese, siamese_vectors
 from fashionrec.datasets.deepfashion_c2s import square_resize
 from fashionrec.index import VectorIndex
-from fashionrec.models.c2s import cnn_features, load_siamese, siamese_vectors
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -46,9 +49,10 @@ def save_gallery(path: Path | str, item_ids: list[str], categories: list[str] | 
     if not (len(item_ids) == len(categories) == len(images) == len(features)):
         raise ValueError(f"gallery arrays differ in length: {len(item_ids)} ids, {len(categories)} categories, "
                          f"{len(images)} images, {len(features)} feature rows")
-    np.savez(path, item_ids=np.asarray(item_ids, dtype=str), categories=np.asarray(categories, dtype=str),
-             images=np.asarray(images, dtype=np.uint8), features=np.asarray(features, dtype=np.float32),
-             backbone=np.asarray(backbone), cnn_size=np.asarray(cnn_size))
+    arrays = dict(item_ids=np.asarray(item_ids, dtype=str), categories=np.asarray(categories, dtype=str),
+                  images=np.asarray(images, dtype=np.uint8), features=np.asarray(features, dtype=np.float32),
+                  backbone=np.asarray(backbone), cnn_size=np.asarray(cnn_size))
+    store.atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load_gallery(path: Path | str) -> dict[str, np.ndarray]:
@@ -62,6 +66,26 @@ def load_gallery(path: Path | str) -> dict[str, np.ndarray]:
         if not need <= set(z.files):
             raise ValueError(f"{path}: not a gallery file; expected arrays {sorted(need)}, found {sorted(z.files)}")
         return {k: z[k] for k in need}
+
+
+def save_service(folder: Path | str, model: SiameseNet, cfg, split: C2SSplit,
+                 gallery_features: np.ndarray) -> tuple[Path, Path]:
+    """Write what the service loads: ``folder/siamese.pt`` (the model and the sizes in ``cfg``, a
+    chapter 3 ``Config``) and ``folder/gallery.npz`` (``split``'s gallery and its CNN features)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_siamese(folder / "siamese.pt", model, backbone=cfg.backbone, pretrained=cfg.pretrained,
+                 image_size=cfg.image_size, cnn_size=cfg.cnn_size)
+    save_gallery(folder / "gallery.npz", split.gallery, split.gallery_categories, split.gallery_images,
+                 gallery_features, cfg.backbone, cfg.cnn_size)
+    return folder / "siamese.pt", folder / "gallery.npz"
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 (H, W, 3) image as PNG bytes (an upload)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -134,9 +158,7 @@ class Searcher:
         return out
 
     def item_png(self, item_id: str) -> bytes:
-        buffer = io.BytesIO()
-        Image.fromarray(self.images[self.row[item_id]]).save(buffer, format="PNG")
-        return buffer.getvalue()
+        return png_bytes(self.images[self.row[item_id]])
 
 
 def create_app(checkpoint: Path | str, gallery: Path | str, device: str = "cpu",
@@ -173,8 +195,37 @@ def create_app(checkpoint: Path | str, gallery: Path | str, device: str = "cpu",
     return app
 
 
+def results_frame(answer: dict, true_item: str | None = None) -> pd.DataFrame:
+    """A ``/search`` answer as a table: rank, item, category, score, distance (and whether each item
+    is ``true_item``)."""
+    hits = pd.DataFrame(answer["results"])[["rank", "item_id", "category", "score", "distance"]]
+    if true_item is not None:
+        hits["true item"] = hits.item_id == true_item
+    return hits
+
+
+def command(checkpoint: Path | str, gallery: Path | str, host: str = "127.0.0.1", port: int = 8000) -> str:
+    """The shell command that serves ``checkpoint`` and ``gallery`` (paths relative to the
+    repository root when they lie inside it)."""
+    def shown(path: Path | str) -> str:
+        path = Path(path).resolve()
+        return str(path.relative_to(store.REPO)) if path.is_relative_to(store.REPO) else str(path)
+    return (f"python -m fashionrec.c2s.serve --checkpoint {shown(checkpoint)} --gallery {shown(gallery)} "
+            f"--host {host} --port {port}")
+
+
+def in_process_client(checkpoint: Path | str, gallery: Path | str, **kwargs):
+    """A ``fastapi.testclient.TestClient`` of :func:`create_app`: the service queried without a server."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+    return TestClient(create_app(checkpoint, gallery, **kwargs))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fashionrec.serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fashionrec.c2s.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, required=True, help="siamese.pt written by the chapter 3 notebook")
     parser.add_argument("--gallery", type=Path, required=True, help="gallery.npz written by the chapter 3 notebook")
     parser.add_argument("--host", default="127.0.0.1")
@@ -186,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_app(args.checkpoint, args.gallery, args.device, args.max_upload_bytes, args.max_k)
     except (FileNotFoundError, ValueError) as err:
-        print(f"fashionrec.serve: error: {err}", file=sys.stderr)
+        print(f"fashionrec.c2s.serve: error: {err}", file=sys.stderr)
         return 2
     import uvicorn
 

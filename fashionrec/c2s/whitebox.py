@@ -14,14 +14,15 @@ drown the colour blocks in an L1, L2 or cosine distance.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 from skimage.color import rgb2gray, rgb2hsv
 from skimage.feature import corner_harris, corner_peaks, hog
 from skimage.measure import label
 from tqdm.auto import tqdm
+
+from fashionrec import store
+
+VERSION = 1  # bump when a descriptor changes: cached features are keyed by it
 
 
 def hog_features(gray: np.ndarray, cell: int = 8) -> np.ndarray:
@@ -81,22 +82,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / max(float(np.linalg.norm(x)), 1e-12)
 
 
-def whitebox_features(images: np.ndarray, progress: bool = False, cache_dir: Path | str | None = None) -> np.ndarray:
+def whitebox_features(images: np.ndarray, progress: bool = False) -> np.ndarray:
     """Concatenated white-box features of uint8 (N, H, W, 3) images: HOG | Harris | HSV histogram | CCV.
 
     Each block is L2-normalised, so each weighs about the same in a distance. Returns (N, D)
-    float32; with 64 px images D = 1764 + 32 + 75 + 128 = 1999. With ``cache_dir``, the result
-    is stored there under a hash of the image bytes and loaded on the next call.
+    float32; with 64 px images D = 1764 + 32 + 75 + 128 = 1999.
     """
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must be uint8 (N, H, W, 3); got {images.dtype} {images.shape}")
-    path = None
-    if cache_dir is not None:
-        digest = hashlib.blake2b(f"whitebox-v1{images.shape}".encode(), digest_size=12)
-        digest.update(np.ascontiguousarray(images).reshape(-1))
-        path = Path(cache_dir) / f"whitebox-{digest.hexdigest()}.npy"
-        if path.exists():
-            return np.load(path)
     cell = max(4, images.shape[1] // 8)
     rows = []
     for rgb in tqdm(images, desc="white-box features", disable=not progress):
@@ -104,10 +97,19 @@ def whitebox_features(images: np.ndarray, progress: bool = False, cache_dir: Pat
         blocks = (hog_features(gray, cell), harris_features(gray), color_histogram(rgb2hsv(rgb)),
                   color_coherence_vector(rgb))
         rows.append(np.concatenate([_unit(b) for b in blocks]))
-    out = np.stack(rows)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, out)
-        tmp.replace(path)
-    return out
+    return np.stack(rows)
+
+
+def cached_whitebox(images: np.ndarray, enabled: bool = True) -> np.ndarray:
+    """:func:`whitebox_features`, cached in the store (``c2s_features/whitebox-<key>.npy``) under the
+    images' digest and the descriptors' ``VERSION``."""
+    return store.cached_array("c2s_features", {"features": "whitebox", "version": VERSION,
+                                               "images": store.digest_array(images)},
+                              lambda: whitebox_features(images), shape=(len(images), None), name="whitebox",
+                              enabled=enabled)
+
+
+def split_whitebox(data, splits: tuple[str, ...] = ("valid", "test")) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """split -> (query, gallery) white-box features of a ``C2SData`` (cached)."""
+    return {s: (cached_whitebox(data.splits[s].query_images), cached_whitebox(data.splits[s].gallery_images))
+            for s in splits}

@@ -19,83 +19,23 @@ up to its stride-16 block, global-average-pooled): "the CNN" is then the trainab
 (``feature_head``), and A stacks the three items' cached vectors, which are 1 x 1 maps, on the
 channel axis. The ``paper`` profile trains VGG-16 end to end on the images.
 
-This module holds the configuration and the networks; the data are in ``fashionnet_data`` and the
-two-stage training and evaluation in ``fashionnet_train``.
+This module holds the networks and the loss; the configuration is in ``config``, the data in
+``data``, the two-stage training in ``train`` and the ranking metrics in ``evaluate``.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fashionrec import backbones
-from fashionrec.config import TrainConfig
+from fashionrec.fashionnet.config import ARCHS, PAIRS, Config
 
-ARCHS = ("A", "B", "C")
-SLOTS = ("top", "bottom", "shoes")
-PAIRS = ((0, 1), (0, 2), (1, 2))  # C's category pairs: top-bottom, top-shoes, bottom-shoes
 TRAINED = {"partial": ("matching",), "whole": ("features", "matching"), "direct": ("features", "matching"),
            "user-conditioned": ("matching", "film", "users")}  # what each regime changes (and stores)
-
-
-@dataclass(frozen=True)
-class FashionNetConfig:
-    """Every knob of the chapter; ``for_profile`` gives the smoke / standard / paper presets."""
-
-    chapter: str = "fashionnet"
-    profile: str = "standard"
-    dataset: str = "fashionworld"  # or "polyvore_u"
-    data_root: str = "data"
-    device: str = "auto"
-    seed: int = 0
-    n_seeds: int = 3  # models are trained with seeds seed, seed + 1, ...
-    backbone: str = "efficientnet_lite0"
-    pretrained: bool = True
-    cached_features: bool = True  # frozen, cached lower CNN layers (+ a trainable head); False = train the CNN
-    image_size: int = 64
-    grid: int = 1  # cached mid-level maps pooled to grid x grid (1 = one vector per item)
-    feature_dim: int = 64  # D: one item's feature (B, C); A's outfit feature
-    head_hidden: int = 128  # hidden units of the trainable feature head on cached features
-    hidden: tuple[int, int] = (64, 32)  # the matching network's two hidden FC layers
-    dropout: float = 0.0
-    train_negatives: int = 6  # random negatives per liked outfit (He & Hu: 6x)
-    user_dim: int = 8  # user embedding of the user-conditioned model (beyond the paper)
-    max_users: int | None = None  # first n users only (None = all)
-    scaling_users: tuple[int, ...] = (10, 20, 40)
-    top_k: int = 10
-    discount: str = "fashionnet"  # NDCG discount 1 / log2(max(2, i)), as the paper
-    stage_one: TrainConfig = TrainConfig(epochs=10, batch_size=128, lr=3e-3, patience=4, amp=False)
-    stage_two: TrainConfig = TrainConfig(epochs=8, batch_size=64, lr=1e-3, patience=3, amp=False)
-    conditioned: TrainConfig = TrainConfig(epochs=10, batch_size=128, lr=1e-3, patience=4, amp=False)
-
-    @staticmethod
-    def for_profile(profile: str, **overrides) -> "FashionNetConfig":
-        """smoke = seconds (CI); standard = the book (FashionWorld, CPU minutes); paper = Polyvore-U on a GPU."""
-        presets = {
-            "smoke": dict(n_seeds=1, scaling_users=(3, 6),
-                          stage_one=TrainConfig(epochs=2, batch_size=128, amp=False),
-                          stage_two=TrainConfig(epochs=2, batch_size=64, amp=False),
-                          conditioned=TrainConfig(epochs=2, batch_size=128, amp=False)),
-            "standard": {},
-            "paper": dict(n_seeds=1, backbone="vgg16",
-                          cached_features=False, image_size=224, feature_dim=4096, hidden=(1024, 512),
-                          dropout=0.5, scaling_users=(100, 200, 400, 800), max_users=800,
-                          stage_one=TrainConfig(epochs=18, batch_size=30, optimizer="sgd", lr=1e-3,
-                                                schedule="step", step_epochs=6, step_gamma=0.1),
-                          stage_two=TrainConfig(epochs=18, batch_size=30, optimizer="sgd", lr=1e-4),
-                          conditioned=TrainConfig(epochs=18, batch_size=30, optimizer="sgd", lr=1e-3)),
-        }
-        if profile not in presets:
-            raise ValueError(f"profile must be one of {sorted(presets)}; got {profile!r}")
-        return replace(FashionNetConfig(profile=profile, **presets[profile]), **overrides)
-
-    @property
-    def seeds(self) -> tuple[int, ...]:
-        return tuple(range(self.seed, self.seed + self.n_seeds))
 
 
 # ----- the model ------------------------------------------------------------------------------
@@ -157,7 +97,11 @@ class FashionNet(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def forward(self, items: Tensor, users: Tensor | None = None) -> Tensor:
-        """(B, 3, *item_shape) items in (top, bottom, shoes) order -> (B,) score s."""
+        """(B, 3, *item_shape) items in (top, bottom, shoes) order -> (B,) score s.
+
+        A and B: s(o) = P(like | o), the softmax of the whole outfit. C (Fig. 2c):
+        s(o) = sum over (p, q) in {(t, b), (t, s), (b, s)} of P_pq(like | f(x_p), f(x_q)).
+        """
         n = items.shape[0]
         if self.arch == "A":
             return like_probability(self.matching(self.features(items.flatten(1, 2))))  # stack channels
@@ -205,7 +149,7 @@ class StackedChannels(nn.Module):
         return self.backbone.pool(self.backbone._maps(x, ("last",))["last"])  # (B, dim)
 
 
-def build_model(arch: str, cfg: FashionNetConfig, in_dim: int = 0, n_users: int = 0) -> FashionNet:
+def build_model(arch: str, cfg: Config, in_dim: int = 0, n_users: int = 0) -> FashionNet:
     """A FashionNet for ``cfg``: a head on cached features of size ``in_dim``, or a CNN on images."""
     if cfg.cached_features:
         c_in = 3 * in_dim if arch == "A" else in_dim

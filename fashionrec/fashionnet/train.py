@@ -1,5 +1,9 @@
-"""FashionNet training and evaluation (He & Hu 2018): stage one on every user's outfits, stage two per
-user (partial / whole / direct) or user-conditioned, and the ranking metrics of the paper's table."""
+"""FashionNet training (He & Hu 2018): stage one on every user's outfits, stage two per user
+(partial / whole / direct), and the user-conditioned model (beyond the paper).
+
+Stage one is a plain ``fashionrec.train.fit`` with ``pair_loader``, ``pair_loss`` and ``valid_ndcg``
+(``train_general`` bundles them); the per-user regimes loop over users with one working copy.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor, nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
-from fashionrec import metrics
+from fashionrec import store
 from fashionrec.config import seed_everything
-from fashionrec.models.fashionnet import (FashionNet, FashionNetConfig, rank_loss, state_bytes, user_conditioned,
-                                          user_state)
-from fashionrec.models.fashionnet_data import ItemTable, PairDataset, RankingData
-from fashionrec.train import fit
+from fashionrec.fashionnet.config import Config
+from fashionrec.fashionnet.data import ItemTable, PairDataset, RankingData
+from fashionrec.fashionnet.evaluate import ranking_metrics, test_scores, valid_ndcg
+from fashionrec.fashionnet.model import TRAINED, FashionNet, rank_loss, state_bytes, user_conditioned, user_state
+from fashionrec.train import History, fit
 
 
-def _loss_fn(items: ItemTable) -> Callable:
+def pair_loss(items: ItemTable) -> Callable[[FashionNet, tuple], Tensor]:
+    """The ``fit`` loss of a batch of (liked, random, user) rows: Eq. (1) on the two outfits' scores."""
     def loss(model: FashionNet, batch) -> Tensor:
         pos, neg, users = batch  # (B, 3), (B, 3), (B,)
         return rank_loss(model(items(pos), users), model(items(neg), users))
@@ -38,35 +45,14 @@ def pair_loader(data: RankingData, users: list[str], negatives: int, batch_size:
     return DataLoader(dataset, sampler=batches, batch_size=None, generator=generator)
 
 
-@torch.no_grad()
-def score_list(model: FashionNet, items: ItemTable, outfits: np.ndarray, user: int | None = None,
-               batch_size: int = 512) -> np.ndarray:
-    """(n, 3) outfit rows -> (n,) scores, in eval mode."""
-    model.eval()
-    device = items.table.device
-    out = []
-    for k in range(0, len(outfits), batch_size):
-        rows = torch.from_numpy(outfits[k:k + batch_size]).to(device)
-        users = None if user is None else torch.full((len(rows),), user, device=device)
-        out.append(model(items(rows), users).double().cpu().numpy())
-    return np.concatenate(out)
-
-
-def mean_ndcg_of(model: FashionNet, items: ItemTable, lists: list, data: RankingData, discount: str,
-                 conditioned: bool = False) -> float:
-    """Validation metric: mean NDCG averaged over the lists (users)."""
-    scores = [score_list(model, items, o, data.users.index(u) if conditioned else None) for u, o, _ in lists]
-    return metrics.per_list_mean(metrics.mean_ndcg, scores, [y for *_, y in lists], discount=discount)
-
-
-def train_general(model: FashionNet, data: RankingData, items: ItemTable, cfg: FashionNetConfig, seed: int,
-                  device: torch.device, run_dir: Path | None, params=None, progress: bool = False):
+def train_general(model: FashionNet, data: RankingData, items: ItemTable, cfg: Config, seed: int,
+                  device: torch.device, run_dir: Path | None, params=None, progress: bool = False) -> History:
     """Stage one (all users pooled, identity dropped) or the user-conditioned model (with identity)."""
     conditioned = model.users is not None
     train_cfg = cfg.conditioned if conditioned else cfg.stage_one
     loader = pair_loader(data, data.users, cfg.train_negatives, train_cfg.batch_size, seed)
-    return fit(model, loader, _loss_fn(items), train_cfg, device=device, run_dir=run_dir, params=params,
-               valid_fn=lambda m: mean_ndcg_of(m, items, data.valid, data, cfg.discount, conditioned),
+    return fit(model, loader, pair_loss(items), train_cfg, device=device, run_dir=run_dir, params=params,
+               valid_fn=valid_ndcg(items, data, cfg.discount, conditioned),
                progress=progress, desc=run_dir.name if run_dir else "train")
 
 
@@ -84,13 +70,11 @@ class PerUser:
         return float(np.mean([state_bytes(s) for s in self.states.values()]))
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(regime=self.regime, states=self.states, seconds=self.seconds, epochs=self.epochs),
-                   path.with_suffix(".tmp"))
-        path.with_suffix(".tmp").replace(path)
+        store.save_torch(path, dict(regime=self.regime, states=self.states, seconds=self.seconds,
+                                    epochs=self.epochs))
 
     @staticmethod
-    def load(path: Path) -> "PerUser":
+    def load(path: Path) -> PerUser:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         return PerUser(blob["regime"], blob["states"], blob["seconds"], blob["epochs"])
 
@@ -115,7 +99,7 @@ def with_cached_features(model: FashionNet, items: ItemTable, batch_size: int = 
     return fast, ItemTable(feats.cpu().numpy()).to(device)  # (n_items, D)
 
 
-def train_per_user(base: FashionNet, data: RankingData, items: ItemTable, cfg: FashionNetConfig, regime: str,
+def train_per_user(base: FashionNet, data: RankingData, items: ItemTable, cfg: Config, regime: str,
                    seed: int, device: torch.device, path: Path | None = None) -> PerUser:
     """Stage two: fine-tune ``base`` for every user, keeping only what each user changes.
 
@@ -138,8 +122,8 @@ def train_per_user(base: FashionNet, data: RankingData, items: ItemTable, cfg: F
         one = data.subset([user])
         loader = pair_loader(data, [user], cfg.train_negatives, cfg.stage_two.batch_size, seed * 100_003 + k)
         t0 = time.perf_counter()
-        history = fit(work, loader, _loss_fn(items), cfg.stage_two, device=device, progress=False,
-                      valid_fn=lambda m: mean_ndcg_of(m, items, one.valid, one, cfg.discount))
+        history = fit(work, loader, pair_loss(items), cfg.stage_two, device=device, progress=False,
+                      valid_fn=valid_ndcg(items, one, cfg.discount))
         result.seconds[user] = time.perf_counter() - t0
         result.epochs[user] = len(history.rows)
         result.states[user] = user_state(work, regime)
@@ -148,7 +132,7 @@ def train_per_user(base: FashionNet, data: RankingData, items: ItemTable, cfg: F
     return result
 
 
-def train_user_conditioned(general: FashionNet, data: RankingData, items: ItemTable, cfg: FashionNetConfig,
+def train_user_conditioned(general: FashionNet, data: RankingData, items: ItemTable, cfg: Config,
                            seed: int, device: torch.device, run_dir: Path | None = None) -> FashionNet:
     """Beyond the paper: one C for all users, with a learned user embedding in every matching network.
 
@@ -162,32 +146,43 @@ def train_user_conditioned(general: FashionNet, data: RankingData, items: ItemTa
     return model  # ``fast`` shares its matching network and embedding
 
 
-# ----- evaluation ---------------------------------------------------------------------------
-def test_scores(model: FashionNet, items: ItemTable, data: RankingData, per_user: PerUser | None = None,
-                conditioned: bool = False) -> list[np.ndarray]:
-    """Scores of every user's test list: the shared model, with the user's own parameters loaded
-    on top when ``per_user`` is given, or the user's embedding when ``conditioned``."""
-    if per_user is None:
-        return [score_list(model, items, o, data.users.index(u) if conditioned else None) for u, o, _ in data.test]
-    work = copy.deepcopy(model)
-    out = []
-    for u, o, _ in data.test:
-        work.load_state_dict(per_user.states[u], strict=False)
-        out.append(score_list(work, items, o))
-    return out
+def cost_table(per_users: dict[tuple[str, str, int], PerUser],
+               general: dict[tuple[str, int], FashionNet], seed: int) -> pd.DataFrame:
+    """What a personal model costs, per (arch, regime): what it stores, KB and seconds per user
+    (mean over seeds), epochs, and the size of the shared (stage one) network of seed ``seed``."""
+    rows = [dict(arch=arch, regime=regime, stores=" + ".join(TRAINED[regime]), kb_per_user=pu.bytes_per_user / 1024,
+                 s_per_user=np.mean(list(pu.seconds.values())), epochs=np.mean(list(pu.epochs.values())))
+            for (arch, regime, _), pu in per_users.items()]
+    columns = ["kb_per_user", "s_per_user", "epochs"]
+    cost = pd.DataFrame(rows).groupby(["arch", "regime", "stores"], sort=False)[columns].mean()
+    cost["shared network (KB)"] = [state_bytes(general[a, seed].state_dict()) / 1024 for a, *_ in cost.index]
+    return cost
 
 
-def ranking_metrics(scores: list[np.ndarray], labels: list[np.ndarray], k: int = 10,
-                    discount: str = "fashionnet") -> dict:
-    """He & Hu's metrics per user, averaged over users: mean NDCG, NDCG@m (m = 1..M), positives in the
-    top k, and AUC. M is the shortest list's length."""
-    m = min(len(y) for y in labels)
-    return dict(mean_ndcg=metrics.per_list_mean(metrics.mean_ndcg, scores, labels, discount=discount),
-                ndcg_curve=metrics.per_list_mean(metrics.ndcg_curve, scores, labels, max_m=m, discount=discount),
-                top_k=metrics.per_list_mean(metrics.positives_in_top_k, scores, labels, k=k),
-                auc=metrics.per_list_mean(metrics.auc, scores, labels))
-
-
-def chance_scores(labels: list[np.ndarray]) -> list[np.ndarray]:
-    """All-equal scores: with tie-averaged metrics this is exactly the expected random ranking."""
-    return [np.zeros(len(y)) for y in labels]
+def scaling_with_users(general: FashionNet, partial: PerUser, conditioned: FashionNet, conditioned_seconds: float,
+                       data: RankingData, items: ItemTable, cfg: Config, seed: int, device: torch.device,
+                       run_dir: Path | None = None) -> pd.DataFrame:
+    """Per-user partial fine-tuning against one user-conditioned C, for the first U users
+    (``cfg.scaling_users`` and all): mean NDCG on those users, training seconds, storage beyond the
+    stage-one network. The conditioned model for all users (``conditioned``) is reused, the others
+    trained here (``run_dir / f"C-conditioned-{U}users"``)."""
+    rows = []
+    for n in [u for u in cfg.scaling_users if u < len(data.users)] + [len(data.users)]:
+        sub = data.subset(data.users[:n])
+        labels = [y for *_, y in sub.test]
+        if n == len(data.users):
+            model, seconds = conditioned, conditioned_seconds
+        else:
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            model = train_user_conditioned(general, sub, items, cfg, seed, device,
+                                           run_dir / f"C-conditioned-{n}users" if run_dir else None)
+            seconds = time.perf_counter() - start
+        ndcg = [ranking_metrics(scores, labels, discount=cfg.discount)["mean_ndcg"]
+                for scores in (test_scores(general, items, sub, partial),
+                               test_scores(model, items, sub, conditioned=True))]
+        rows.append(dict(users=n, partial_ndcg=ndcg[0], conditioned_ndcg=ndcg[1],
+                         partial_seconds=sum(partial.seconds[u] for u in sub.users), conditioned_seconds=seconds,
+                         partial_kb=sum(state_bytes(partial.states[u]) for u in sub.users) / 1024,
+                         conditioned_kb=state_bytes(user_state(model, "partial")) / 1024 + n * cfg.user_dim * 4 / 1024))
+    return pd.DataFrame(rows).set_index("users")

@@ -1,0 +1,115 @@
+"""Chapter 3's figures: look-alikes, t-SNE maps of the two domains, top-k curves, ranking examples.
+
+Each function returns the ``Figure`` (``tsne_plot`` draws on a given axis); sampling is seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.manifold import TSNE
+
+from fashionrec import plots
+from fashionrec.c2s.config import CATEGORIES
+from fashionrec.c2s.data import C2SSplit
+from fashionrec.c2s.evaluate import Curves, category_rankings
+
+TSNE_MAP = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (N, 2), categories (N,), is_shop (N,)
+
+
+def lookalikes(split: C2SSplit, seed: int = 0) -> Figure:
+    """Per category, a random street photo, its shop image and its look-alikes in the gallery."""
+    rng = np.random.default_rng(seed)
+    rows, captions = [], []
+    for c in CATEGORIES:
+        if not (split.query_categories == c).any():
+            continue
+        q = int(rng.choice(np.flatnonzero(split.query_categories == c)))
+        rows += [split.query_images[q], split.gallery_images[split.true_index[q]],
+                 *split.gallery_images[split.lookalikes[q]]]
+        captions += ["street photo", f"shop: {c}"] + ["look-alike"] * len(split.lookalikes[q])
+    return plots.image_grid(np.stack(rows), captions, ncols=8, cell=1.3,
+                            title="A street photo, its shop image, and the two look-alikes in the gallery")
+
+
+def tsne_map(split: C2SSplit, query_vectors: np.ndarray, gallery_vectors: np.ndarray, points: int = 300,
+             seed: int = 0) -> TSNE_MAP:
+    """t-SNE of a fixed sample of ``points`` photos and their shop items: (points, categories, is_shop)."""
+    pick = np.random.default_rng(seed).choice(len(split.photos), size=min(points, len(split.photos)),
+                                              replace=False)
+    shop_rows = np.unique(split.true_index[pick])
+    xy = TSNE(n_components=2, init="pca", perplexity=min(30, len(pick) // 4), random_state=seed).fit_transform(
+        np.concatenate([query_vectors[pick], gallery_vectors[shop_rows]]))
+    cats = np.concatenate([split.query_categories[pick], split.gallery_categories[shop_rows]])
+    return xy, cats, np.r_[np.zeros(len(pick), bool), np.ones(len(shop_rows), bool)]
+
+
+def tsne_plot(tsne: TSNE_MAP, ax: plt.Axes, title: str) -> None:
+    """Street photos (x) and shop images (o), coloured by category."""
+    xy, cats, is_shop = tsne
+    for color, c in zip(plt.cm.tab10.colors, CATEGORIES):
+        for shop, marker in ((False, "x"), (True, "o")):
+            m = (cats == c) & (is_shop == shop)
+            ax.scatter(*xy[m].T, s=12, marker=marker, alpha=0.7, label=f"{c}, {'shop' if shop else 'street'}",
+                       **({"facecolors": "none", "edgecolors": color} if shop else {"color": color}))
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def tsne_figure(maps: Mapping[str, TSNE_MAP], title: str) -> Figure:
+    """One t-SNE panel per map (title -> map), the legend on the last."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(6.5 * len(maps) - 1 * (len(maps) > 1), 5), squeeze=False)
+    for ax, (name, tsne) in zip(axes[0], maps.items()):
+        tsne_plot(tsne, ax, name)
+    axes[0, -1].legend(fontsize=7, ncol=2, loc="best")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def topk_figure(ks: np.ndarray, curves: Mapping[str, Curves], k: int, leader: str, runner_up: str) -> Figure:
+    """One panel per category: top-k accuracy of each method (label -> curves) over ``ks``, a dotted
+    line at ``k``; the title counts the categories where ``leader`` beats ``runner_up`` at ``k``."""
+    cats = list(next(iter(curves.values())))
+    fig, axes = plt.subplots(1, len(cats), figsize=(3.6 * len(cats), 3.4), sharey=True, squeeze=False)
+    for ax, c in zip(axes[0], cats):
+        ys = {name: per_cat[c] for name, per_cat in curves.items() if np.isfinite(per_cat[c]).all()}
+        plots.curves(ks, ys, "k", "top-k accuracy", c, ax=ax)
+        ax.axvline(k, color="grey", lw=0.5, ls=":")
+        ax.get_legend().remove()
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=5, fontsize=8,
+               bbox_to_anchor=(0.5, -0.08))
+    leads = [c for c in cats if curves[leader][c][k - 1] > curves[runner_up][c][k - 1]]
+    fig.suptitle(f"Top-k accuracy on the test split; {leader} leads at k = {k} in "
+                 f"{len(leads)} of {len(cats)} categories", y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def ranking_examples(split: C2SSplit, query_vectors: np.ndarray, gallery_vectors: np.ndarray, metric: str,
+                     k: int, title: str, seed: int = 0) -> Figure | None:
+    """One success (item in the top 5) and one failure (not in the top ``k``), drawn at random: the
+    photo, then the best shop items (the true one framed green); a failure ends with the true item
+    framed red and its rank. None when there is neither."""
+    ranks, top = category_rankings(query_vectors, gallery_vectors, split, metric, k=9)
+    rng = np.random.default_rng(seed)
+    images, captions, frames = [], [], []
+    for kind, pool in (("success", np.flatnonzero(ranks <= 5)), ("failure", np.flatnonzero(ranks > k))):
+        if not len(pool):
+            continue
+        q = int(rng.choice(pool))
+        rows_q = [r for r in top[q][:9 if kind == "success" else 8] if r >= 0]
+        images += [split.query_images[q], *split.gallery_images[rows_q]]
+        captions += [f"{kind}: {split.photos[q].category}", *[f"#{r + 1}" for r in range(len(rows_q))]]
+        frames += [None, *["limegreen" if r == split.true_index[q] else None for r in rows_q]]
+        if kind == "failure":
+            images.append(split.gallery_images[split.true_index[q]])
+            captions.append(f"true item: #{ranks[q]}")
+            frames.append("red")
+    if not images:
+        return None
+    return plots.image_grid(np.stack(images), captions, ncols=10, cell=1.25, frame=frames, title=title)
