@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                      help="a notebook parameter, e.g. -p dataset=polyvore -p data_root=/data/polyvore")
     run.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
+    run.add_argument("--native-kernels", action="store_true",
+                     help="do not pin the CPU kernels to AVX2 and 2 threads (faster on some machines; "
+                          "the numbers may then differ from the book's in the last digits)")
+    sub.add_parser("pins", help="print the kernel pins as shell exports (eval \"$(fashionrec pins)\")")
     sub.add_parser("list", help="list the notebooks")
     cmp = sub.add_parser("compare", help="diff the receipt cells of executed notebooks (exit 1 if any differ)")
     cmp.add_argument("a", type=Path, help="an executed notebook, or a folder of them")
@@ -41,12 +45,19 @@ def main(argv: list[str] | None = None) -> int:
             print(*diff, sep="\n") if diff else None
             differ += bool(diff)
         return 1 if differ else 0
+    if args.command == "pins":
+        from .run import KERNEL_PINS
+
+        for key, value in KERNEL_PINS.items():
+            print(f"export {key}={value}")
+        return 0
     if args.command == "list":
         for path in find_notebooks():
             print(path.stem)
         return 0
     try:
-        failures = run_notebooks(args.notebooks, args.out, args.profile, parse_params(args.param), args.keep_going)
+        failures = run_notebooks(args.notebooks, args.out, args.profile, parse_params(args.param), args.keep_going,
+                                 args.native_kernels)
     except ValueError as err:
         print(f"fashionrec: {err}", file=sys.stderr)
         return 2

@@ -150,6 +150,12 @@ def record(key: str, value: Any, display: bool = False) -> None:
         store.save_json(path, metrics)
 
 
+def record_all(values: dict[str, Any]) -> None:
+    """``record`` every ``key -> value`` of a chapter's headline numbers (one call per notebook section)."""
+    for key, value in values.items():
+        record(key, value)
+
+
 def load_metrics(chapter: str, profile: str, root: Path | None = None) -> dict[str, Any]:
     """metrics.json of the newest run of ``chapter`` on ``profile`` (what the tests check)."""
     runs = sorted(((root or runs_root()) / chapter / profile).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)

@@ -15,6 +15,25 @@ from typing import Any
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 DEFAULT_PROFILE = "standard"
+KERNEL_PINS: dict[str, str] = {
+    "ATEN_CPU_CAPABILITY": "avx2",  # torch's vectorised CPU kernels
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN convolutions and matmuls
+    "MKL_CBWR": "AVX2",  # MKL's conditional bitwise reproducibility branch
+    "OPENBLAS_CORETYPE": "Haswell",  # numpy's OpenBLAS kernels
+    "OMP_NUM_THREADS": "2",  # reductions split the same way on every machine
+    "MKL_NUM_THREADS": "2",
+}
+"""What the runner pins so that the float results do not depend on the machine: every x86-64 CPU with
+AVX2 runs the same AVX2 kernels with the same number of threads, whatever newer instructions it has.
+``fashionrec run --native-kernels`` (or ``FASHIONREC_NATIVE_KERNELS=1``) leaves them to the machine."""
+
+
+def pin_kernels(native: bool = False) -> dict[str, str]:
+    """Set ``KERNEL_PINS`` in this process's environment (the notebook kernels inherit it); return them."""
+    if native or os.environ.get("FASHIONREC_NATIVE_KERNELS") == "1":
+        return {}
+    os.environ.update(KERNEL_PINS)
+    return dict(KERNEL_PINS)
 
 
 class NotebookFailed(RuntimeError):
@@ -75,11 +94,16 @@ def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
 
 
 def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT_PROFILE,
-                  params: dict[str, Any] | None = None, keep_going: bool = False) -> list[str]:
-    """Execute the chosen notebooks in order with a progress line each; return the failures."""
+                  params: dict[str, Any] | None = None, keep_going: bool = False,
+                  native_kernels: bool = False) -> list[str]:
+    """Execute the chosen notebooks in order with a progress line each; return the failures.
+
+    The CPU kernels are pinned first (``pin_kernels``) unless ``native_kernels``.
+    """
     from .config import check_profile
 
     check_profile(profile)
+    pin_kernels(native_kernels)
     if "FASHIONREC_RUNS" in os.environ:  # notebooks run in notebooks/: a relative path would land there
         os.environ["FASHIONREC_RUNS"] = str(Path(os.environ["FASHIONREC_RUNS"]).resolve())
     sources = find_notebooks(names)

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fashionrec import bilstm, claims, metrics, plots, report, train
+from fashionrec import bilstm, claims, plots, report, train
 
 cfg = bilstm.Config.for_profile(profile, dataset=dataset, data_root=data_root,
                                 device=device, seed=seed)
@@ -62,26 +62,14 @@ data = bilstm.load_data(cfg)
 run = report.setup(cfg, data=data.digest)
 
 # %% tags=["nbval-check-output"]
-print(f"items: {len(data.table.item_ids)}, outfits train/test: "
-      f"{len(data.train)}/{len(data.test)}, test gallery: {len(data.gallery)}")
-print(f"vocabulary (words seen >= {cfg.min_word_count} times in training texts): "
-      f"{len(data.vocab)} words")
-print(f"FITB questions random/type: {len(data.fitb['random'])}/"
-      f"{len(data.fitb['type'])}, compatibility outfits: {len(data.compatibility)}")
-shape = data.table.inputs.shape if data.table.inputs is not None else None
-print("model inputs:", tuple(shape) if shape is not None else "images from disk")
+print(bilstm.receipt_data(data, cfg.min_word_count))
+
+# %% [markdown]
+# The first training outfits (FashionWorld; real data shows its note instead), and the
+# categories and shop texts of the first one:
 
 # %%
-if cfg.on_world:
-    items, shown = data.world.items, data.train[:5]
-    fig = plots.outfit_rows([data.world.images(o, cfg.image_size) for o in shown],
-                            [f"outfit {k + 1}" for k in range(len(shown))],
-                            title="Training outfits, one per row, in category order")
-    example = pd.DataFrame([{"item": k + 1, "category": items[i].category,
-                             "shop text": items[i].text}
-                            for k, i in enumerate(shown[0])])
-else:
-    example = pd.DataFrame({"note": [data.note]})
+fig, example = bilstm.training_outfits(data, cfg.image_size)
 example
 
 # %% [markdown]
@@ -243,17 +231,7 @@ table = pd.concat({c: claims.results_table(results, c, chance=chance[c],
                                            paper=bilstm.PAPER.get(c))
                    for c in bilstm.METRICS}, axis=1)
 summary = claims.summarize(results, bilstm.METRICS)
-full = summary.loc["bilstm_vse"]
 table
-
-# %% tags=["nbval-check-output"]
-print(f"seeds per method: {len(cfg.seeds)}")
-print(summary.round(3).to_string())
-
-# %%
-numbers = bilstm.headline_numbers(summary, data, cfg.methods, len(cfg.seeds))
-for key, value in numbers.items():
-    report.record(key, value)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -293,36 +271,14 @@ fig.tight_layout()
 # true attributes instead of their images: once on what the images show (one-hot
 # colours, pattern, material and sub-category), once with the formality value added. One
 # seed each; a diagnostic that reads the generator's attributes, not a method.
+#
+# ```{literalinclude} ../fashionrec/bilstm/evaluate.py
+# :pyobject: attribute_diagnostic
+# ```
 
 # %%
-encoder = "encoder of the full model"
-diagnostic = [{encoder: "images (frozen EfficientNet-Lite0 + layer)",
-               **{c: full[(c, "mean")] for c in bilstm.METRICS}}]
-if cfg.on_world:
-    s = cfg.seeds[0]
-    for name, formality in (("drawn", False), ("attributes", True)):
-        attrs = bilstm.with_attributes(data, formality=formality)
-        model, _ = bilstm.train_method(cfg, "bilstm_vse", attrs, s, run.device,
-                                       run.run_dir / f"{name}-seed{s}")
-        label = ("true attributes + formality" if formality
-                 else "true attributes drawn on the images")
-        diagnostic.append({encoder: label, **bilstm.evaluate(model, attrs, run.device)})
-    diagnostic.append({encoder: "FashionWorld oracle", **oracle})
-diagnostic = pd.DataFrame(diagnostic).set_index(encoder)
-
-# %% tags=["nbval-check-output"]
-print(diagnostic.round(3).to_string())
-
-# %%
-if cfg.on_world:
-    drawn = diagnostic.loc["true attributes drawn on the images"]
-    every = diagnostic.loc["true attributes + formality"]
-    report.record("ch1_attr_drawn_fitb_type", float(drawn["fitb_type"]))
-    report.record("ch1_attr_drawn_auc", float(drawn["auc"]))
-    report.record("ch1_attr_fitb_type", float(every["fitb_type"]))
-    report.record("ch1_attr_auc", float(every["auc"]))
-    report.record("ch1_attr_drawn_fitb_type_ratio", metrics.progress_ratio(
-        float(drawn["fitb_type"]), chance["fitb_type"], oracle["fitb_type"]))
+diagnostic = bilstm.attribute_diagnostic(cfg, data, summary, run.device, run.run_dir)
+diagnostic
 
 # %% [markdown]
 # Knowing exactly what the images show, the same model reaches
@@ -347,31 +303,7 @@ if cfg.on_world:
 # when it was wrong.
 
 # %%
-if cfg.on_world:
-    typed = data.fitb["type"]
-    all_scores = bilstm.fitb_scores(models["bilstm_vse"], data.table, typed,
-                                    data.gallery, run.device)
-    right = [k for k, q in enumerate(typed) if all_scores[k].argmax() == q.answer]
-    wrong = [k for k, q in enumerate(typed) if all_scores[k].argmax() != q.answer]
-    picked = right[:2] + wrong[:2]
-    questions, scores = [typed[k] for k in picked], all_scores[picked]
-    blank = np.full((cfg.image_size, cfg.image_size, 3), 200, np.uint8)
-    width = max(len(q.context) for q in questions)
-    images, captions, frames = [], [], []
-    for q, sc in zip(questions, scores):
-        context = [blank if i is None else data.world.images([i], cfg.image_size)[0]
-                   for i in q.context]
-        context += [np.full_like(blank, 255)] * (width - len(context))
-        images += context + list(data.world.images(q.candidates, cfg.image_size))
-        captions += ["blank" if i is None else "" for i in q.context]
-        captions += [""] * (width - len(q.context)) + [f"{s:.2f}" for s in sc]
-        pick = int(sc.argmax())
-        frames += [None] * width + [
-            "tab:green" if c == q.answer else "tab:red" if c == pick else None
-            for c in range(len(q.candidates))]
-    fig = plots.image_grid(np.stack(images), captions, ncols=width + 4, frame=frames,
-                           title="Type-matched FITB: two right, two wrong "
-                                 "(outfit left, candidates right)")
+fig = bilstm.fitb_questions(models["bilstm_vse"], data, cfg.image_size, run.device)
 
 # %% [markdown]
 # ## Outfit generation (Sec. 4.4)
@@ -412,16 +344,10 @@ pd.DataFrame(demos, columns=["mode", "query items", "generated outfit"])
 
 # %%
 query_words = ("red", "black", "floral", "striped", "leather", "denim", "office")
-text_precision = pd.Series(
-    bilstm.text_precision(model, data, query_words, emb, k=20, max_words=cfg.max_words)
-    if cfg.on_world else {}, name="precision@20", dtype=float)
-if cfg.on_world:
-    report.record("ch1_vse_precision20", float(text_precision.mean()))
-    for word, value in text_precision.items():
-        report.record(f"ch1_vse_precision20_{word}", float(value))
-
-# %% tags=["nbval-check-output"]
-print(text_precision.round(3).to_string() if cfg.on_world else "no item texts to check")
+precision = pd.Series(
+    bilstm.text_precision(model, data, query_words, emb, k=20, max_words=cfg.max_words),
+    name="precision@20", dtype=float)
+precision
 
 # %% [markdown]
 # The share of the 20 nearest items that carry the word: "red"
@@ -437,16 +363,7 @@ print(text_precision.round(3).to_string() if cfg.on_world else "no item texts to
 # outfit as far as the VSE reads the word.
 
 # %%
-if cfg.on_world:
-    size = cfg.image_size
-    bar = np.full((size, size, 3), 255, np.uint8)
-    bar[:, : size // 4] = 160
-    rows = []
-    for label, queries, outfit in demos:
-        images = list(data.world.images(queries, size)) if queries else []
-        rows.append(np.stack(images + [bar] + list(data.world.images(outfit, size))))
-    fig = plots.outfit_rows(rows, [label for label, _, _ in demos],
-                            title="Generated outfits: query | generated outfit")
+fig = bilstm.generated_outfits(data, demos, cfg.image_size)
 
 # %% [markdown]
 # ### An automatic check
@@ -457,23 +374,18 @@ if cfg.on_world:
 # (generated, random) pairs that the oracle's likelihood ratio ranks the generated one
 # higher (0.5 = no better than random). An outfit the world would never produce (for
 # example shoes missing) scores as the worst possible.
+#
+# ```{literalinclude} ../fashionrec/bilstm/generate.py
+# :pyobject: check_generation
+# ```
 
 # %%
-check = {}
-if cfg.on_world:
-    starts = rng.choice(data.gallery, size=min(100, len(data.gallery)), replace=False)
-    generated = [bilstm.generate_outfit(model, data.table, data.gallery, [q], emb,
-                                        run.device) for q in starts]
-    generated += [outfit for _, _, outfit in demos]
-    check = bilstm.generation_check(data.world, generated, "test", seed=cfg.seed)
-    report.record("ch1_gen_beats_random", check["beats_random"])
-    report.record("ch1_gen_valid", check["valid"])
-    assert check["repeated_category"] == 0, "a generated outfit repeats a category"
-    if cfg.profile != "smoke":  # smoke: a few epochs on 420 outfits, too few to compose
-        assert check["beats_random"] > 0.5, "generated outfits no better than random"
-
-# %% tags=["nbval-check-output"]
-print({k: round(v, 3) if isinstance(v, float) else v for k, v in check.items()})
+check = bilstm.check_generation(model, data, demos, emb, rng, run.device, seed=cfg.seed)
+assert check.get("repeated_category", 0) == 0, "a generated outfit repeats a category"
+# smoke: a few epochs on 420 outfits, too few to compose
+assert cfg.profile == "smoke" or check.get("beats_random", 1.0) > 0.5, (
+    "generated outfits no better than random")
+check
 
 # %% [markdown]
 # Generated outfits have no repeated category; {glue:text}`ch1_gen_valid:.2f` of them
@@ -510,12 +422,23 @@ tested = {(key, c): claims.claim(results, a, b, c, text=f"{text} ({c})")
 paper = [f"{bilstm.PAPER[found.metric][a]:.3f} vs {bilstm.PAPER[found.metric][b]:.3f}"
          for (key, _), found in tested.items() for a, b in [bilstm.CLAIMS[key][1:]]]
 findings = claims.claims_table(list(tested.values()), paper=paper)
-for (key, c), found in tested.items():
-    report.record(f"ch1_claim_{key}_{c}", found.verdict)
 findings
 
+# %% [markdown]
+# ### The chapter's numbers
+#
+# Every result above in one printout, to 3 decimals (the book's tests compare it with
+# the last run: a change in any number shows here), then the values this page's text
+# cites, recorded once:
+
 # %% tags=["nbval-check-output"]
-print(findings.to_string())
+print(bilstm.receipt_results(cfg, summary, diagnostic, precision, check, findings))
+
+# %%
+report.record_all(bilstm.headline_numbers(summary, data, cfg.methods, len(cfg.seeds))
+                  | bilstm.attribute_numbers(diagnostic)
+                  | bilstm.generation_numbers(precision, check)
+                  | bilstm.claim_verdicts(tested))
 
 # %% [markdown]
 # ## What we found vs. the paper

@@ -64,26 +64,8 @@ cfg
 data = fashionnet.load_data(cfg)
 run = report.setup(cfg, data=data.digest)
 
-# %% tags=["nbval-check-output"]
-print(data.describe())
-
 # %%
-labels = data.labels
-report.record("ch2_n_users", len(data.users))
-report.record("ch2_test_liked_per_user", float(np.mean([y.sum() for y in labels])))
-n_random = [len(y) - y.sum() for y in labels]
-report.record("ch2_test_random_per_user", float(np.mean(n_random)))
-
-# %%
-if cfg.on_world:
-    user = data.world.users[0]
-    liked = [np.array([data.item_ids.index(i) for i in o])
-             for o in data.world.user_outfits[user.user_id]["train"][:4]]
-    randoms = list(data.random_outfits(4, np.random.default_rng(cfg.seed)))
-    title = (f"User {user.user_id} likes {', '.join(user.liked_colors)}, "
-             f"dislikes {', '.join(user.disliked_colors)}")
-    fig = plots.outfit_rows([data.images[o] for o in liked + randoms],
-                            ["liked"] * 4 + ["random"] * 4, title=title)
+fig = fashionnet.liked_and_random_figure(data, cfg.seed)  # None on real data
 
 # %% [markdown]
 # ## The model: a feature network and a matching network
@@ -135,20 +117,13 @@ if cfg.on_world:
 # ```{literalinclude} ../fashionrec/fashionnet/model.py
 # :pyobject: rank_loss
 # ```
+#
+# The check below prints what was read (users, items per slot, liked outfits, the item
+# input), the rank loss of two toy pairs beside Eq. 1 worked by hand, and each
+# architecture's size and input -> output shapes on five liked outfits.
 
 # %% tags=["nbval-check-output"]
-torch.manual_seed(cfg.seed)
-pos_scores, neg_scores = torch.tensor([0.9, 0.2]), torch.tensor([0.1, 0.6])
-by_hand = np.mean([np.log1p(np.exp(-0.8)), np.log1p(np.exp(0.4))])
-loss = fashionnet.rank_loss(pos_scores, neg_scores).item()
-print(f"rank loss of s+ = (0.9, 0.2) vs s- = (0.1, 0.6): {loss:.3f}"
-      f" = mean(log(1 + e^-0.8), log(1 + e^0.4)) = {by_hand:.3f}")
-batch = data.items(torch.from_numpy(data.train[data.users[0]][:5]).to(run.device))
-for arch in fashionnet.ARCHS:
-    model = fashionnet.build_model(arch, cfg, data.items.dim).to(run.device)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"FashionNet {arch}: {n_params:,} trainable parameters, "
-          f"input {tuple(batch.shape)} -> scores {tuple(model(batch).shape)}")
+print(fashionnet.receipt_model(cfg, data, run.device))
 
 # %% [markdown]
 # ## Evaluation: NDCG with the paper's discount
@@ -254,14 +229,6 @@ results = pd.DataFrame(rows)
 table = fashionnet.results_table(results, chance, oracle, cfg.top_k)
 table
 
-# %% tags=["nbval-check-output"]
-print(f"NDCG discount: {cfg.discount}; seeds: {list(cfg.seeds)}")
-print(table.drop(columns=["paper: mean NDCG (Table 2)"]).to_string())
-
-# %%
-for key, value in fashionnet.glue_values(results, chance, oracle).items():
-    report.record(key, value)
-
 # %% [markdown]
 # The NDCG@m curve shows where the liked outfits land. NDCG@1 asks whether the first
 # outfit is a liked one. Up to m = the number of liked outfits in a list, the ideal
@@ -308,12 +275,12 @@ paper_words = [fashionnet.paper_says(better, worse)
 findings = claims.claims_table(tested, paper=paper_words)
 findings
 
-# %% tags=["nbval-check-output"]
-print(findings[["difference", "seeds", "verdict"]].to_string())
+# %% [markdown]
+# The check below repeats the results table (without the paper's column) and the
+# verdicts, as plain text.
 
-# %%
-for (key, *_), tested_claim in zip(fashionnet.CLAIMS, tested):
-    report.record(f"ch2_claim_{key}", tested_claim.verdict)
+# %% tags=["nbval-check-output"]
+print(fashionnet.receipt_results(cfg, table, findings))
 
 # %% [markdown]
 # ## What a personal model costs
@@ -330,17 +297,6 @@ for (key, *_), tested_claim in zip(fashionnet.CLAIMS, tested):
 # %%
 cost = fashionnet.cost_table(per_users, general, cfg.seed)
 cost.round(3)
-
-# %% tags=["nbval-check-output"]
-print(cost[["kb_per_user", "shared network (KB)"]].round(1).to_string())
-
-# %%
-partial_cost = cost.loc[("C", "partial", "matching")]
-whole_cost = cost.loc[("C", "whole", "features + matching")]
-report.record("ch2_c_partial_kb_per_user", partial_cost["kb_per_user"])
-report.record("ch2_c_whole_kb_per_user", whole_cost["kb_per_user"])
-report.record("ch2_c_partial_s_per_user", partial_cost["s_per_user"])
-report.record("ch2_c_whole_s_per_user", whole_cost["s_per_user"])
 
 # %% [markdown]
 # ## Beyond the paper: one user-conditioned model for all users
@@ -384,17 +340,6 @@ versus = fashionnet.results_table(results, chance, oracle, cfg.top_k).loc[
     ["C stage one", "C partial", "C whole", "C user-conditioned"]]
 versus
 
-# %% tags=["nbval-check-output"]
-print(versus.drop(columns=["paper: mean NDCG (Table 2)", "seeds"]).to_string())
-
-# %%
-numbers = fashionnet.glue_values(results, chance, oracle)
-for what in ("ndcg", "ndcg_std", "top10", "ratio"):
-    key = f"ch2_c_user_conditioned_{what}"
-    report.record(key, numbers[key])
-cond_vs_partial = claims.claim(results, "C user-conditioned", "C partial", "mean_ndcg")
-report.record("ch2_conditioned_minus_partial", cond_vs_partial.mean)
-
 # %% [markdown]
 # ### As the number of users grows
 #
@@ -408,7 +353,6 @@ report.record("ch2_conditioned_minus_partial", cond_vs_partial.mean)
 # built this page, which other jobs share: read them as orders of magnitude.
 
 # %%
-report.record("ch2_seed", cfg.seed)
 s0 = cfg.seed
 partial = per_users["C", "partial", s0]
 scaling = fashionnet.scaling_with_users(
@@ -416,9 +360,13 @@ scaling = fashionnet.scaling_with_users(
     cfg, s0, dev, run.run_dir)
 scaling.round(3)
 
+# %% [markdown]
+# The check below repeats, without timings, what the per-user models and the one
+# conditioned model store and score: the cost table's KB, the C rows beside the
+# conditioned model, and quality and storage for the first U users.
+
 # %% tags=["nbval-check-output"]
-columns = ["partial_ndcg", "conditioned_ndcg", "partial_kb", "conditioned_kb"]
-print(scaling[columns].round(3).to_string())
+print(fashionnet.receipt_personal(cost, versus, scaling))
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
@@ -448,19 +396,11 @@ fig.tight_layout()
 # %%
 before = fashionnet.test_scores(general["C", s0], items, data)
 after = fashionnet.test_scores(general["C", s0], items, data, partial)
-user = fashionnet.most_improved_user(before, after, labels, cfg.discount)
-u0, outfits0, labels0 = data.test[user["index"]]
-if cfg.on_world:
-    fig = plots.outfit_rows(
-        [data.images[outfits0[j]] for j in user["shown"]],
-        [f"{'liked' if labels0[j] else 'random'}: rank {user['before'][j]} -> "
-         f"{user['after'][j]}" for j in user["shown"]],
-        title=f"User {u0}: general model rank -> own model rank")
+user = fashionnet.most_improved_user(before, after, data.labels, cfg.discount)
+fig = fashionnet.improved_user_figure(data, user)  # None on real data
 
 # %% tags=["nbval-check-output"]
-print(f"user {u0}: mean NDCG {user['ndcg'][0]:.3f} with the general model, "
-      f"{user['ndcg'][1]:.3f} with their own; liked outfits in the top 10: "
-      f"{user['top10'][0]} -> {user['top10'][1]}")
+print(fashionnet.receipt_user(data, user))
 
 # %% [markdown]
 # ## What we found vs. the paper
@@ -522,8 +462,8 @@ print(f"user {u0}: mean NDCG {user['ndcg'][0]:.3f} with the general model, "
 # this chapter does not train or evaluate with.
 
 # %%
-report.record("ch2_n_seeds", len(cfg.seeds))
-report.record("ch2_user_dim", cfg.user_dim)
+# every number cited in this chapter: glued, and written to the run's metrics.json
+report.record_all(fashionnet.chapter_values(cfg, data, results, chance, oracle, cost))
 
 # %% [markdown]
 # ## Summary

@@ -73,9 +73,7 @@ run = report.setup(cfg, data=data.digest)
 test = data.test
 
 # %% tags=["nbval-check-output"]
-for name, split in data.splits.items():
-    print(f"{name}: {split.summary()}")
-print(f"images: {test.query_images.shape} {test.query_images.dtype}")
+print(c2s.receipt_data(data))
 
 # %%
 fig = c2s.figures.lookalikes(test, seed=cfg.seed)
@@ -242,14 +240,6 @@ for s in cfg.seeds:
                             for f in features["test"])
 vectors["Siamese"] = {"test": siamese_test[cfg.seeds[0]]}  # figures show the first seed
 
-# %% tags=["nbval-check-output"]
-for s, h in histories.items():
-    frame = h.to_frame()
-    loss = frame.train_loss
-    print(f"seed {s}: {len(frame)} epochs, train loss {loss.iloc[0]:.3f} -> "
-          f"{loss.iloc[-1]:.3f}, best valid top-{K} {frame.valid_metric.max():.3f} "
-          f"(epoch {h.best_epoch})")
-
 # %%
 fig = plots.training_curves({f"seed {s}": h.to_frame() for s, h in histories.items()},
                             valid_label=f"valid top-{K} (category mean)",
@@ -269,17 +259,8 @@ knn, best = c2s.knn_curves(vectors, data, ks, K)  # the fixed distances
 siamese_curves = {s: c2s.topk_curves(*siamese_test[s], test, "l1", ks)
                   for s in cfg.seeds}
 results = c2s.results_frame(knn, siamese_curves, K)
-chance_mean, oracle_mean = c2s.category_mean(chance, K), c2s.category_mean(oracle, K)
-table = claims.results_table(results, f"top{K}", chance=chance_mean,
-                             oracle=oracle_mean if cfg.on_world else None)
-per_category = claims.summarize(results, [f"top{K}_{c}" for c in chance])
-
-# %% tags=["nbval-check-output"]
-print(f"top-{K} accuracy on the test split, mean over categories")
-print(table.to_string())
-print(f"\ntop-{K} per category (mean over seeds)")
-print(per_category.xs("mean", axis=1, level=1).round(3).to_string())
-print("distance chosen on valid:", best)
+table = claims.results_table(results, f"top{K}", chance=c2s.category_mean(chance, K),
+                             oracle=c2s.oracle_mean(oracle, K))  # None on real data
 
 # %% [markdown]
 # ## The paper's findings, tested
@@ -308,15 +289,16 @@ findings = claims.claims_table(list(tested.values()), paper=paper)
 order = c2s.chain_verdict([tested["siamese_beats_pretrained"],
                            tested["pretrained_beats_whitebox"]])
 
+# %% [markdown]
+# The receipt: per seed the Siamese training (epochs, loss, best validation top-20), the
+# results table, top-20 per category, the distances chosen on valid, and the claims.
+
 # %% tags=["nbval-check-output"]
-print(findings.drop(columns="paper").to_string())
-print(f"Siamese > pretrained > white-box (the paper's ordering): {order}")
+print(c2s.receipt_results(histories, results, table, best, findings, order, K))
 
 # %%
 glue = c2s.headline(results, best, cfg.backbone, chance, oracle, K)
-glue |= {"ch3_order": order, **{f"ch3_claim_{k}": c.verdict for k, c in tested.items()}}
-for key, value in glue.items():
-    report.record(key, value)
+report.record_all(glue | c2s.verdict_glue(tested, order))
 
 # %% [markdown]
 # The curves for $k = 1 \dots 50$ (the dotted line marks $k = 20$). The oracle is far
@@ -399,13 +381,7 @@ hits = serve.results_frame(answer.json(), true_item=test.photos[q].item_id)
 hits.round(3)
 
 # %% tags=["nbval-check-output"]
-print("health:", client.get("/health").status_code, "| search:", answer.status_code,
-      len(hits), "results | true item in the top 5:", bool(hits["true item"].any()))
-for label, params, upload in [("k = 0", {"k": 0}, ("a.png", photo)),
-                              ("a text file", {}, ("a.txt", b"not a photo")),
-                              ("a truncated PNG", {}, ("a.png", photo[:200]))]:
-    r = client.post("/search", params=params, files={"image": upload})
-    print(f"{label}: {r.status_code} {str(r.json()['detail'])[:70]}")
+print(serve.receipt(client, answer, hits, photo))
 
 # %% [markdown]
 # The same service, as a server: one command, run from the repository root (the paths

@@ -63,12 +63,7 @@ dev = run.device
 data.vocab.save(run.run_dir / "vocabulary.json")
 
 # %% tags=["nbval-check-output"]
-print("items train/valid/test:", "/".join(str(len(data.items[s])) for s in je.SPLITS))
-print("images:", data.images["test"].shape,
-      "| same-item photos for the judge:", data.photos.shape)
-kinds = pd.Series([q.kind for q in data.queries["test"]]).value_counts().sort_index()
-print("queries valid/test:", len(data.queries["valid"]), "/", len(data.queries["test"]),
-      "| kinds:", dict(kinds))
+print(je.receipt_data(data))
 
 # %%
 pd.DataFrame([{"text": it.text, "sub-category": it.subcategory,
@@ -112,12 +107,7 @@ pd.DataFrame({"text": [it.text for it in data.items["train"][:6]],
               "words": [" ".join(w) for w in data.words["train"][:6]]})
 
 # %% tags=["nbval-check-output"]
-print(f"vocabulary: {len(data.vocab)} words seen >= {cfg.min_count} times; "
-      f"{len(data.pipe.phrases)} two-word names")
-print("most frequent:", data.vocab.words[:12])
-shown_values = [*list(data.lexicon)[:4],
-                *(v for v in ("stripes", "dots", "checks") if v in data.lexicon)]
-print("lexicon:", {v: data.lexicon[v] for v in shown_values})
+print(je.receipt_vocab(data))
 
 # %% [markdown]
 # The lexicon maps each attribute value a request can name to the vocabulary words a
@@ -201,13 +191,8 @@ print(f"MBMR tau=0.1: {je.mbmr_loss(f, f, tau=0.1):.4f}, "
 # The paper fine-tunes a ResNet-18 (our `paper` profile). On 2 CPU cores we keep a
 # pretrained EfficientNet-Lite0 frozen, cache its features once (standardised with the
 # training items' mean and spread), and train the FC layer, the word embeddings and the
-# attribute head on them.
-
-# %% tags=["nbval-check-output"]
-print("model inputs:", {s: tuple(data.inputs[s].shape) for s in je.SPLITS},
-      "| photos:", tuple(data.photo_inputs.shape))
-
-# %% [markdown]
+# attribute head on them (the model inputs' shapes are in the data receipt above).
+#
 # We train three variants, each with every seed: MBMR with word2vec initialisation (the
 # paper's model), the triplet loss instead of MBMR, and MBMR with randomly initialised
 # word embeddings. The validation metric that picks the best epoch is text → image
@@ -238,7 +223,8 @@ fig = plots.training_curves(histories, valid_label="text → image recall@10 (va
 # which **another image of the same item** is the positive. FashionWorld photographs
 # every training item in the street (background, pose, light, blur, occlusion:
 # `World.consumer_images`), so the judge learns what stays the same across photos of one
-# garment: shape, colours, pattern, texture.
+# garment: shape, colours, pattern, texture. Its check (how often an item's nearest
+# catalog neighbour under the judge shares its sub-category) opens the results receipt.
 
 # %%
 gen = config.seed_everything(cfg.seed)
@@ -251,13 +237,6 @@ fig = plots.image_grid(
     np.concatenate([data.photos[:6], data.images["train"][data.photo_items[:6]]]),
     ["street photo"] * 6 + ["its shop image"] * 6, ncols=6,
     title="The judge learns that these pairs are the same item")
-
-# %% tags=["nbval-check-output"]
-unit = je.normalize(judged["test"])
-nearest = np.argsort(-(unit @ unit.T), axis=1)[:, 1]
-subs = np.array([it.subcategory for it in data.items["test"]])
-print(f"judge: the nearest catalog item has the query's sub-category for "
-      f"{np.mean(subs == subs[nearest]):.3f} of the catalog")
 
 # %% [markdown]
 # ## Three ways to search (Sec. 4)
@@ -331,22 +310,6 @@ results, weights = je.evaluate_models(models, data, judged, cfg.k, cfg.weight_gr
 scores = je.per_seed(results)  # one row per (variant, seed, method)
 je.results_table(scores, cfg.k)
 
-# %% tags=["nbval-check-output"]
-summary = je.method_summary(scores)
-print(f"MBMR model, {len(cfg.seeds)} seed(s), {len(data.queries['test'])} test "
-      f"queries, nDCG@{cfg.k}, mean over seeds")
-print(summary.xs("mean", axis=1, level=1).round(3).to_string())
-
-# %%
-for key, value in {**je.headline(summary), "ch4_vocab_size": len(data.vocab),
-                   "ch4_n_seeds": len(cfg.seeds), "ch4_k": cfg.k,
-                   "ch4_n_test_items": len(data.items["test"]),
-                   "ch4_n_test_queries": len(data.queries["test"])}.items():
-    report.record(key, value)
-for method in ("arithmetic", "combined"):
-    report.record(f"ch4_alpha_{method}",
-                  float(np.mean([weights["MBMR", s, method] for s in cfg.seeds])))
-
 # %% [markdown]
 # By kind of request (MBMR, mean over seeds): removing a pattern is easy for everyone,
 # since most items lack any given pattern; adding one, or replacing a colour, is where
@@ -376,13 +339,6 @@ variants.round(3)
 # and the attribute head and search methods sit on top of either space. The word2vec
 # start, however, does not help on FashionWorld; the last section discusses why.
 
-# %% tags=["nbval-check-output"]
-print(variants.xs("mean", axis=1, level=1).round(3).to_string())
-
-# %%
-for key, value in je.variant_headline(variants).items():
-    report.record(key, value)
-
 # %% [markdown]
 # ## Which of the paper's findings hold here?
 #
@@ -399,14 +355,16 @@ tested = [claims.claim(frame, a, b, metric, text=text)
           for text, a, b, metric in je.CLAIMS]
 claims.claims_table(tested, paper=["claimed (Sec. 5)"] * 4 + ["the paper's init"])
 
+# %% [markdown]
+# The receipt of this run: how often the judge's nearest catalog item shares the
+# query's sub-category, the MBMR model's means by method, the variants' means, and each
+# claim's verdict (3 decimals).
+
 # %% tags=["nbval-check-output"]
-for c in tested:
-    print(c)
+print(je.receipt_results(cfg, data, judged["test"], scores, variants, tested))
 
 # %%
-for k, c in enumerate(tested, 1):
-    report.record(f"ch4_claim{k}_share", float(np.mean(np.array(c.diffs) > 0)))
-    report.record(f"ch4_claim{k}_verdict", c.verdict)
+report.record_all(je.results_glue(cfg, data, scores, weights, variants, tested))
 
 # %% [markdown]
 # ## What the methods return
@@ -419,6 +377,7 @@ for k, c in enumerate(tested, 1):
 model0 = models["MBMR", cfg.seeds[0]]
 engine = je.search_engine(model0, data, "test", dev)
 values_test = data.values("test")
+subs = [it.subcategory for it in data.items["test"]]
 for q in shown:
     r = where[q.item_id]
     request = je.Request(engine.image_embeddings[r], q.wanted, q.unwanted)
@@ -488,18 +447,14 @@ ax.legend(fontsize=7)
 fig.tight_layout()
 
 # %%
-best_ivf = scale[scale["index"] == "ivf"].iloc[-1]
-report.record("ch4_n_real_items", len(f_all))
-report.record("ch4_scale_n", cfg.scale_n)
-report.record("ch4_scale_ivf_recall20", float(best_ivf["recall20"]))
-report.record("ch4_scale_ivf_soft_recall20", float(best_ivf["soft_recall20"]))
+report.record_all(je.scale_glue(scale, len(f_all), cfg.scale_n))
 
 # %% [markdown]
 # The 1.5 M-item benchmark (`python benchmarks/bench_ch4_search.py`, on 2 cores) writes
 # its results under the runs folder; when it has been run, they appear here.
 
 # %%
-bench = je.benchmark_results(report.runs_root())
+bench = je.benchmark_results()
 bench if bench is not None else print("no benchmark results yet: run "
                                       "`python benchmarks/bench_ch4_search.py`")
 

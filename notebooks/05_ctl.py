@@ -80,13 +80,7 @@ run = report.setup(cfg, data=data.digest)
 test = data.test
 
 # %% tags=["nbval-check-output"]
-for name, split in data.splits.items():
-    print(f"{name}: {len(split.positive)} triplets, "
-          f"regions {tuple(split.regions.shape[1:])}, "
-          f"global {split.scene_global.shape[1]}, "
-          f"training negatives per scene {split.train_negatives.shape[1]}")
-print(f"products: {data.products.shape}, categories: {', '.join(data.categories)}")
-print(f"hit-rate negatives per test scene: {test.candidates.shape[1]}")
+print(ctl.receipt_data(data))
 
 # %%
 rows = range(6)
@@ -261,8 +255,8 @@ plots.training_curves({mode: histories[mode, cfg.seeds[0]] for mode in ctl.MODES
 chance = ctl.chance(cfg.n_negatives)
 first = cfg.seeds[0]
 results = {("chance", first): chance, ("raw features", first): ctl.evaluate_raw(data)}
-oracle = ctl.fashionworld_oracle(data) if cfg.on_world else {}
-if cfg.on_world:
+oracle = ctl.oracle_results(data)  # {} on real data: no generator to ask
+if oracle:
     results["FashionWorld oracle", first] = oracle
 for (mode, s), model in models.items():
     results[f"CTL {mode}", s] = ctl.evaluate_model(model, data, "test", run.device)
@@ -285,21 +279,9 @@ tables = {m: claims.results_table(methods, m, chance=chance[m], oracle=oracle.ge
           for m in ("accuracy", "auc", "hit@10")}
 pd.concat(tables, axis=1)
 
-# %% tags=["nbval-check-output"]
-mean = long.groupby("method", sort=False)[list(ctl.METRICS)].mean()
-print(f"test triplets: {len(test.positive)}, seeds per model: {len(cfg.seeds)}")
-print(mean.round(3).to_string())
-
 # %%
-glued = ctl.glue_values(long, oracle.get("accuracy"), oracle.get("auc"))
-for key, value in glued.items():
-    report.record(key, value)
-report.record("ch5_n_seeds", len(cfg.seeds))
-report.record("ch5_scene_size", cfg.scene_size)
-report.record("ch5_n_negatives", int(test.candidates.shape[1]))
-if cfg.on_world:
-    met = min(glued["ch5_full_progress"], glued["ch5_full_auc_progress"]) >= 0.8
-    report.record("ch5_full_target", "met" if met else "missed")
+report.record_all(ctl.results_glue(long, oracle, len(cfg.seeds), cfg.scene_size,
+                                   test.candidates.shape[1]))
 
 # %% [markdown]
 # ## The paper's claims, tested over seeds
@@ -307,7 +289,8 @@ if cfg.on_world:
 # Each claim is tested with the book's one rule (`claims.claim`): the paired difference over seeds
 # and its 95 % interval; *holds* when the interval lies above 0, *reversed* when below, *not resolved
 # with n seeds* otherwise. Raw features and chance do not depend on a model seed, so their one value
-# is paired with every seed (`ctl.per_seed`).
+# is paired with every seed (`ctl.per_seed`). The receipt after the table lists each method's mean
+# over the seeds and each claim's verdict with its mean difference.
 
 # %%
 paired = pd.concat([long, ctl.per_seed(long, "raw features", cfg.seeds),
@@ -322,15 +305,13 @@ tested = {
     "hit10_above_chance": claims.claim(paired, "CTL full", "chance", "hit@10",
                                        text="the true product ranks above chance"),
 }
-for name, c in tested.items():
-    report.record(f"ch5_claim_{name}", c.verdict)
+report.record_all(ctl.claims_glue(tested))
 claims.claims_table(list(tested.values()), paper=[
     "holds (ablation)", "holds (ablation)", "holds (raw features near chance)",
     "holds (top-k accuracy)"])
 
 # %% tags=["nbval-check-output"]
-for c in tested.values():
-    print(f"{c.text}: {c.verdict} (difference {c.mean:+.3f})")
+print(ctl.receipt_results(long, tested, len(test.positive), len(cfg.seeds)))
 
 # %% [markdown]
 # ## Where does the model look?
@@ -361,17 +342,10 @@ fig.suptitle(f"Mean attention over the {n_test} test scenes, per query category"
              y=1.02)
 
 # %% tags=["nbval-check-output"]
-top_rows = ctl.attention_top_rows(mean_maps, data.categories)
-print("row of the region map (0 = top) with the most attention, per query category:",
-      top_rows)
-print(f"largest single-region weight in the mean maps: {mean_maps.max():.3f} "
-      f"(uniform {1 / scale:.3f})")
+print(ctl.receipt_attention(mean_maps, data.categories))
 
 # %%
-report.record("ch5_attention_rows", int(mean_maps.shape[1]))
-report.record("ch5_attention_peak_over_uniform", float(mean_maps.max() * scale))
-for name, row in top_rows.items():
-    report.record(f"ch5_attention_row_{ctl.glue_name(name)}", row)
+report.record_all(ctl.attention_glue(mean_maps, data.categories))
 
 # %%
 shoes = [r for r in range(n_test)

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Set up and run all the tests: unit tests, every notebook on the smoke profile, nbval on the
 # executed notebooks, and the book build. This is what CI runs (.ci/run).
+# With --book: also re-derive the book (every notebook on the standard profile, from a clean cache)
+# and compare each receipt cell with the committed page (about 15 minutes more on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+book=0
+for arg in "$@"; do
+  case "$arg" in
+    --book) book=1 ;;
+    *) echo "usage: bash scripts/test.sh [--book]" >&2; exit 2 ;;
+  esac
+done
 bash scripts/setup.sh
 export FASHIONREC_RUNS="$PWD/build/runs"   # keep smoke runs apart from the book's
+eval "$(.venv/bin/python -m fashionrec pins)"   # the runner's CPU kernel pins, for nbval's kernels too
 
 pytest_ok() {  # pytest exits 5 when it collected no tests: that is a failure here too
   local rc=0
@@ -29,4 +39,12 @@ pytest_ok .venv/bin/python -m pytest -q -m smoke_outputs tests
 
 echo "== book build (warnings are errors)"
 .venv/bin/jupyter-book build -W -n --keep-going .
+
+if [ "$book" -eq 1 ]; then
+  echo "== the book re-derived: standard notebooks from a clean cache vs the committed pages"
+  rm -rf build/book build/book-cache build/book-runs
+  FASHIONREC_CACHE="$PWD/build/book-cache" FASHIONREC_RUNS="$PWD/build/book-runs" \
+    .venv/bin/python -m fashionrec run --profile standard --out build/book
+  .venv/bin/python -m fashionrec compare build/book notebooks
+fi
 echo "all tests passed"

@@ -265,6 +265,76 @@ def test_headline_numbers_keep_the_glue_keys():
                                                           replace(data, oracle={}), ("bilstm_vse",), 2)
 
 
+def test_receipts_print_the_numbers_they_are_given():
+    import pandas as pd
+
+    from fashionrec import claims
+
+    data = synthetic()
+    q = [FITBQuestion(("i000", None), ("i001", "i002", "i003", "i004"), 1)] * 3
+    data = replace(data, fitb={"random": q, "type": q[:2]}, compatibility=[CompatibilityExample(("i000",), 1)])
+    assert bilstm.receipt_data(data, 7).splitlines() == [
+        "items: 40, outfits train/test: 60/10, test gallery: 40",
+        "vocabulary (words seen >= 7 times in training texts): 3 words",
+        "FITB questions random/type: 3/2, compatibility outfits: 1", "model inputs: (40, 12)"]
+    assert bilstm.receipt_data(replace(data, table=replace(data.table, inputs=None)), 7).endswith(
+        "model inputs: images from disk")
+    results = pd.DataFrame([{"method": m, "seed": s, "fitb_random": v + 0.01 * s, "fitb_type": 0.4, "auc": 0.6}
+                            for m, v in (("bilstm_vse", 0.81234), ("bilstm", 0.7)) for s in (0, 1)])
+    summary = claims.summarize(results, bilstm.METRICS)
+    diagnostic = bilstm.attribute_diagnostic(tiny_cfg(), data, summary)  # real data: the images row only
+    found = claims.claim(results, "bilstm_vse", "bilstm", "fitb_random", text="vse")
+    findings = claims.claims_table([found], paper=["0.686 vs 0.667"])
+    precision = pd.Series({"red": 0.45678}, name="precision@20")
+    check = {"outfits": 3, "repeated_category": 0, "valid": 2 / 3, "beats_random": 0.5}
+    text = bilstm.receipt_results(tiny_cfg(seeds=(0, 1)), summary, diagnostic, precision, check, findings)
+    assert text.startswith("seeds per method: 2\n") and "0.817" in text and "0.812" not in text
+    assert "images (frozen EfficientNet-Lite0 + layer)" in text and "red    0.457" in text
+    assert "{'outfits': 3, 'repeated_category': 0, 'valid': 0.667, 'beats_random': 0.5}" in text
+    assert findings.to_string() in text and "0.686 vs 0.667" in text
+    empty = bilstm.receipt_results(tiny_cfg(), summary, diagnostic, precision.iloc[:0], {}, findings)
+    assert "no item texts to check\n{}" in empty
+
+
+def test_glue_values_of_the_diagnostic_generation_and_claims():
+    import pandas as pd
+
+    from fashionrec import claims
+
+    rows = {"images (frozen EfficientNet-Lite0 + layer)": (0.8, 0.4, 0.6),
+            "true attributes drawn on the images": (0.85, 0.55, 0.8),
+            "true attributes + formality": (0.9, 0.6, 0.85), "FashionWorld oracle": (0.95, 0.85, 0.9)}
+    diagnostic = pd.DataFrame([{bilstm.ENCODER: k, **dict(zip(bilstm.METRICS, v))} for k, v in rows.items()])
+    numbers = bilstm.attribute_numbers(diagnostic.set_index(bilstm.ENCODER))
+    assert numbers == pytest.approx({"ch1_attr_drawn_fitb_type": 0.55, "ch1_attr_drawn_auc": 0.8,
+                                     "ch1_attr_fitb_type": 0.6, "ch1_attr_auc": 0.85,
+                                     "ch1_attr_drawn_fitb_type_ratio": 0.5})  # (0.55-0.25)/(0.85-0.25)
+    assert bilstm.attribute_numbers(diagnostic.set_index(bilstm.ENCODER).iloc[:1]) == {}
+    precision = pd.Series({"red": 0.5, "black": 0.25})
+    values = bilstm.generation_numbers(precision, {"beats_random": 0.6, "valid": 0.9, "repeated_category": 0})
+    assert values == {"ch1_vse_precision20": 0.375, "ch1_vse_precision20_red": 0.5,
+                      "ch1_vse_precision20_black": 0.25, "ch1_gen_beats_random": 0.6, "ch1_gen_valid": 0.9}
+    assert bilstm.generation_numbers(precision.iloc[:0], {}) == {}
+    results = pd.DataFrame([{"method": m, "seed": s, "auc": v + 0.01 * s} for m, v in (("a", 0.9), ("b", 0.5))
+                            for s in range(3)])
+    tested = {("x", "auc"): claims.claim(results, "a", "b", "auc"), ("y", "auc"): claims.claim(results, "b", "a", "auc")}
+    assert bilstm.claim_verdicts(tested) == {"ch1_claim_x_auc": "holds", "ch1_claim_y_auc": "reversed"}
+
+
+def test_world_only_parts_are_empty_on_real_data():
+    data = synthetic()
+    model = bilstm.build_model(tiny_cfg(), "bilstm_vse", 12, len(data.vocab))
+    emb = bilstm.embed_items(model, data.table, data.gallery)
+    rng = np.random.default_rng(0)
+    assert bilstm.check_generation(model, data, [], emb, rng) == {}
+    assert rng.integers(1000) == np.random.default_rng(0).integers(1000)  # the generator was not drawn from
+    assert bilstm.text_precision(model, data, ["red"], emb) == {}
+    fig, example = bilstm.training_outfits(replace(data, note="real data"), 32)
+    assert fig is None and example["note"].tolist() == ["real data"]
+    assert bilstm.fitb_questions(model, data, 32) is None
+    assert bilstm.generated_outfits(data, [("(a) one image", ("i000",), ("i000", "i001"))], 32) is None
+
+
 def test_vocabulary_rule_and_tokenizer():
     assert pv.tokenize("Navy T-shirt, H&M's SALE 2017!") == ["navy", "t-shirt", "h&m's", "sale", "2017"]
     vocab = pv.build_vocab(["red shirt"] * 30 + ["blue shirt"] * 29, min_count=30)

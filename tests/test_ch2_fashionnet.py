@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fashionrec import fashionnet, metrics, report
+from fashionrec import claims, fashionnet, metrics, report
 from fashionrec.config import TrainConfig
 from fashionrec.datasets.polyvore_u import PolyvoreU
 
@@ -241,6 +241,108 @@ def test_claims_are_tested_over_seeds_with_the_one_rule():
     assert fashionnet.paper_says("C whole", "A whole").startswith("holds")
     assert fashionnet.paper_says("C whole", "C direct") == "not in the paper's table"
     assert list(fashionnet.ranks(np.array([0.1, 0.9, 0.5]))) == [3, 1, 2]
+
+
+# ----- the notebook's receipts, figures and glued numbers -----------------------------------------
+def fake_results(seeds=(0, 1)):
+    """A long results table with every cell of the chapter and the user-conditioned model."""
+    import pandas as pd
+
+    cells = [(a, r) for a in fashionnet.ARCHS for r in fashionnet.REGIMES if (a, r) != ("A", "partial")]
+    rows = [dict(method=fashionnet.method(a, r), arch=a, regime=r, seed=s, mean_ndcg=0.4 + 0.01 * k + 0.003 * s,
+                 top_k=2.0 + k / 10, auc=0.6 + 0.01 * k, ndcg_curve=np.full(12, 0.5))
+            for s in seeds for k, (a, r) in enumerate([*cells, ("C", "user-conditioned")])]
+    return pd.DataFrame(rows)
+
+
+def fake_cost():
+    import pandas as pd
+
+    index = pd.MultiIndex.from_tuples([("C", "partial", "matching"), ("C", "whole", "features + matching")],
+                                      names=["arch", "regime", "stores"])
+    return pd.DataFrame({"kb_per_user": [12.345, 98.765], "s_per_user": [0.5, 2.25], "epochs": [3.0, 4.0],
+                         "shared network (KB)": [98.765, 98.765]}, index=index)
+
+
+def tiny_container():
+    data, items = tiny_data()
+    return fashionnet.FashionNetData(**vars(data), items=items, digest="d")
+
+
+def test_receipt_model_prints_the_data_the_loss_by_hand_and_each_architecture():
+    data = tiny_container()
+    text = fashionnet.receipt_model(SMALL, data)
+    assert text.startswith(data.describe())
+    assert "vs s- = (0.1, 0.6): 0.642 = mean(log(1 + e^-0.8), log(1 + e^0.4)) = 0.642" in text
+    for arch in fashionnet.ARCHS:
+        n = sum(p.numel() for p in fashionnet.build_model(arch, SMALL, data.items.dim).parameters())
+        assert f"FashionNet {arch}: {n:,} trainable parameters, input (5, 3, 6, 1, 1) -> scores (5,)" in text
+
+
+def test_receipt_results_holds_the_table_and_the_verdicts_it_is_given():
+    results = fake_results()
+    chance, oracle = {"mean_ndcg": 0.3, "top_k": 1.5, "auc": 0.5}, {"mean_ndcg": 0.9, "top_k": 7.0, "auc": 0.95}
+    table = fashionnet.results_table(results, chance, oracle)
+    findings = claims.claims_table(fashionnet.paper_claims(results))
+    text = fashionnet.receipt_results(SMALL, table, findings)
+    assert text.startswith(f"NDCG discount: fashionnet; seeds: {list(SMALL.seeds)}")
+    assert "paper: mean NDCG" not in text and "0.900" in text and "C user-conditioned" in text
+    assert all(c.text in text and c.verdict in text for c in fashionnet.paper_claims(results))
+
+
+def test_receipt_personal_and_user_hold_their_numbers_without_timings():
+    import pandas as pd
+
+    scaling = pd.DataFrame(dict(users=[3, 6], partial_ndcg=[0.5691, 0.6112], conditioned_ndcg=[0.5, 0.55],
+                                partial_seconds=[1.5, 3.0], conditioned_seconds=[7.7, 7.8],
+                                partial_kb=[365.6954, 731.3911], conditioned_kb=[121.9, 122.0])).set_index("users")
+    versus = pd.DataFrame({"mean NDCG": ["0.561 ± 0.010"], "seeds": [3], "paper: mean NDCG (Table 2)": [0.6]},
+                          index=["C partial"])
+    text = fashionnet.receipt_personal(fake_cost(), versus, scaling)
+    assert "12.3" in text and "98.8" in text and "0.561 ± 0.010" in text and "0.569" in text and "731.391" in text
+    assert "s_per_user" not in text and "seconds" not in text and "paper" not in text
+    data = tiny_container()
+    user = dict(index=1, ndcg=(0.38, 0.5312), top10=(2, 3))
+    assert fashionnet.receipt_user(data, user) == (
+        "user u1: mean NDCG 0.380 with the general model, 0.531 with their own; liked outfits in the top 10: 2 -> 3")
+
+
+def test_figures_are_none_on_real_data_and_drawn_on_fashionworld():
+    data = tiny_container()
+    before = [np.arange(len(y), dtype=float) for y in data.labels]
+    user = fashionnet.most_improved_user(before, [-b for b in before], data.labels)
+    assert fashionnet.liked_and_random_figure(data, 0) is None and fashionnet.improved_user_figure(data, user) is None
+    cfg = fashionnet.Config.for_profile("smoke", cached_features=False, image_size=16, max_users=3)
+    world = fashionnet.load_data(cfg, device="cpu")
+    before = [np.arange(len(y), dtype=float) for y in world.labels]
+    user = fashionnet.most_improved_user(before, [-b for b in before], world.labels)
+    import matplotlib.pyplot as plt
+
+    for fig in (fashionnet.liked_and_random_figure(world, 0), fashionnet.improved_user_figure(world, user)):
+        assert len(fig.axes) >= len(user["shown"])
+        plt.close(fig)
+
+
+def test_chapter_values_glue_every_key_the_book_reads():
+    results, cost = fake_results(), fake_cost()
+    chance, oracle = {"mean_ndcg": 0.3, "top_k": 1.5, "auc": 0.5}, {"mean_ndcg": 0.9, "top_k": 7.0, "auc": 0.95}
+    data = tiny_container()
+    values = fashionnet.chapter_values(SMALL, data, results, chance, oracle, cost)
+    assert values["ch2_n_users"] == 3 and values["ch2_test_liked_per_user"] == 3.0
+    assert values["ch2_test_random_per_user"] == 9.0
+    assert (values["ch2_n_seeds"], values["ch2_seed"], values["ch2_user_dim"]) == (len(SMALL.seeds), SMALL.seed, 4)
+    assert values["ch2_c_partial_kb_per_user"] == 12.345 and values["ch2_c_whole_s_per_user"] == 2.25
+    tested = fashionnet.paper_claims(results)
+    assert all(values[f"ch2_claim_{key}"] == c.verdict for (key, *_), c in zip(fashionnet.CLAIMS, tested))
+    assert values["ch2_c_partial_ndcg"] == pytest.approx(fashionnet.glue_values(results, chance, oracle)["ch2_c_partial_ndcg"])
+    cond = results[results.method == "C user-conditioned"].mean_ndcg.to_numpy()
+    partial = results[results.method == "C partial"].mean_ndcg.to_numpy()
+    assert values["ch2_conditioned_minus_partial"] == pytest.approx(np.mean(cond - partial))
+    assert {"ch2_c_user_conditioned_ndcg", "ch2_c_user_conditioned_ratio", "ch2_c_stage_two_ratio",
+            "ch2_chance_ndcg", "ch2_oracle_top10"} <= set(values)
+    import json
+
+    json.dumps(values)  # plain Python numbers and strings: metrics.json can hold them
 
 
 # ----- Polyvore-U ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fashionrec import c2s, claims, report, store
+from fashionrec import c2s, claims, report, store, train
 from fashionrec.c2s.whitebox import (
     color_coherence_vector,
     color_histogram,
@@ -218,7 +218,12 @@ def test_load_data_on_the_smoke_world():
     other = c2s.load_data(c2s.Config.for_profile("smoke", image_size=24))
     assert data.digest == again.digest != other.digest
     assert "consumer photos" in data.test.summary()
+    receipt = c2s.receipt_data(data).splitlines()
+    assert [line.split(":")[0] for line in receipt] == ["train", "valid", "test", "images"]
+    assert receipt[2] == f"test: {data.test.summary()}" and f"{len(data.valid.photos)} consumer photos" in receipt[1]
+    assert receipt[3] == f"images: {data.test.query_images.shape} uint8"
     oracle = c2s.oracle_curves(data, np.arange(1, 21))
+    assert c2s.oracle_mean(oracle, 20) == pytest.approx(c2s.category_mean(oracle, 20))
     assert set(oracle) == set(c2s.chance_curves(data.test, np.arange(1, 21)))
     assert all(np.all(np.diff(curve) >= 0) and curve[-1] <= 1 for curve in oracle.values())
 
@@ -228,7 +233,8 @@ def test_load_data_on_deepfashion_fixture(tmp_path):
     cfg = c2s.Config.for_profile("paper", data_root=str(tmp_path), image_size=16)
     data = c2s.load_data(cfg)
     assert data.world is None and data.train.query_images.shape[1:] == (16, 16, 3)
-    assert all(np.isnan(curve).all() for curve in c2s.oracle_curves(data, np.arange(1, 5)).values())
+    oracle = c2s.oracle_curves(data, np.arange(1, 5))
+    assert all(np.isnan(curve).all() for curve in oracle.values()) and c2s.oracle_mean(oracle, 4) is None
     (tmp_path / "img/TOPS/T_Shirt/id_00000001/comsumer_02.jpg").unlink()
     assert c2s.load_data(cfg).digest != data.digest  # a photo fewer: another digest
 
@@ -282,6 +288,36 @@ def test_results_frame_claims_and_headline():
     assert glue["ch3_dresses_gain"] == pytest.approx(0.01)
     assert glue["ch3_whitebox_ratio"] == pytest.approx((0.15 - 0.05) / 0.85)
     assert (glue["ch3_whitebox_distance"], glue["ch3_pretrained_distance"], glue["ch3_n_seeds"]) == ("l1", "l2", 3)
+
+
+def test_results_receipt_and_verdict_glue():
+    """The receipt carries the numbers it is given: training per seed, the table, top-20 per
+    category (mean over seeds, 3 decimals), the chosen distances and the claims."""
+    knn = {("pretrained cnn", d): _curves({"dresses": 0.3, "tops": 0.35}) for d in c2s.DISTANCES}
+    siamese = {s: _curves({"dresses": 0.3 + 0.01 * s, "tops": 0.6 + 0.01 * s}) for s in (0, 1, 2)}
+    results = c2s.results_frame(knn, siamese, 20)
+    names = c2s.method_names({"white-box": "l1", "pretrained cnn": "l2"}, "cnn")
+    tested = {"siamese_beats_pretrained": claims.claim(results, names["siamese"], names["pretrained"], "top20",
+                                                       text="Siamese beats pretrained")}
+    findings = claims.claims_table(list(tested.values()), paper=["yes"])
+    table = claims.results_table(results, "top20", chance=0.05, oracle=None)
+    histories = {s: train.History([{"epoch": e, "train_loss": loss, "valid_metric": v, "lr": 1e-3, "seconds": 1.0}
+                                   for e, loss, v in [(1, 0.693, 0.2 + s / 10), (2, 0.4123, 0.25)]])
+                 for s in (0, 1)}
+    best = {"pretrained cnn": "l2"}
+    text = c2s.receipt_results(histories, results, table, best, findings, "holds", 20)
+    lines = text.splitlines()
+    assert lines[0] == "seed 0: 2 epochs, train loss 0.693 -> 0.412, best valid top-20 0.250 (epoch 2)"
+    assert lines[1] == "seed 1: 2 epochs, train loss 0.693 -> 0.412, best valid top-20 0.300 (epoch 1)"
+    assert table.to_string() in text and "0.460 ± 0.010" in text
+    per_category = text.split("(mean over seeds)\n")[1].split("distance chosen")[0].splitlines()
+    assert per_category[0].split() == ["top20_dresses", "top20_tops"]
+    assert per_category[-1].split()[-2:] == ["0.31", "0.61"]  # Siamese: mean over seeds 0, 1, 2
+    assert "distance chosen on valid: {'pretrained cnn': 'l2'}" in text
+    assert findings.drop(columns="paper").to_string() in text and "Siamese beats pretrained" in text
+    assert lines[-1] == "Siamese > pretrained > white-box (the paper's ordering): holds"
+    glue = c2s.verdict_glue(tested, "holds")
+    assert glue == {"ch3_order": "holds", "ch3_claim_siamese_beats_pretrained": tested["siamese_beats_pretrained"].verdict}
 
 
 # ----- DeepFashion consumer-to-shop: real samples ---------------------------------------------------

@@ -143,6 +143,23 @@ def test_bad_uploads(client, service):
     assert r.status_code == 422
 
 
+def test_receipt(client, service):
+    """The notebook's service receipt: health and search status, the hit count, and the 4xx for
+    k = 0 (422), a text file (415) and a truncated PNG (400)."""
+    data = service["data"]
+    photo = png(data.query_images[0])
+    answer = client.post("/search", params={"k": 5}, files={"image": ("street.png", photo, "image/png")})
+    hits = serve.results_frame(answer.json(), true_item=answer.json()["results"][2]["item_id"])
+    lines = serve.receipt(client, answer, hits, photo).splitlines()
+    assert lines[0] == "health: 200 | search: 200 5 results | true item in the top 5: True"
+    hits = serve.results_frame(answer.json(), true_item="no such item")
+    assert serve.receipt(client, answer, hits, photo).splitlines()[0].endswith("top 5: False")
+    assert [line.split(":")[0] for line in lines[1:]] == ["k = 0", "a text file", "a truncated PNG"]
+    assert lines[1].startswith("k = 0: 422 ") and len(lines[1]) <= len("k = 0: 422 ") + 70
+    assert lines[2].startswith("a text file: 415 ") and "not an image" in lines[2]
+    assert lines[3].startswith("a truncated PNG: 400 ") and "corrupt image" in lines[3]
+
+
 def test_missing_files_fail_at_start_up(service, tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         serve.create_app(tmp_path / "nope.pt", service["gallery"])

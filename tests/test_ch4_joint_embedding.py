@@ -430,6 +430,100 @@ def test_benchmark_results_reader(tmp_path):
     assert table.loc[0, "recall20"] == 0.912 and table.loc[0, "n"] == 10
 
 
+
+def test_benchmark_results_defaults_to_the_runs_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASHIONREC_RUNS", str(tmp_path))
+    assert je.benchmark_results() is None
+    folder = tmp_path / "joint_embedding" / "benchmark"
+    folder.mkdir(parents=True)
+    (folder / "search_1.json").write_text(json.dumps({"n": 7, "rows": [{"index": "hnsw", "recall20": 0.5}]}))
+    assert je.benchmark_results().loc[0, "n"] == 7
+
+
+# ----- receipts and glue (what the notebook prints and records) -------------------------------------------
+def fake_data():
+    from types import SimpleNamespace
+
+    from fashionrec.text import Vocabulary
+
+    kinds = ["add", "remove", "add", "replace", "add"]
+    items = {s: [SimpleNamespace(subcategory=sub) for sub in subs]
+             for s, subs in (("train", "ab"), ("valid", "a"), ("test", "aabb"))}
+    return SimpleNamespace(
+        items=items, images={s: np.zeros((len(v), 8, 8, 3), np.uint8) for s, v in items.items()},
+        photos=np.zeros((3, 8, 8, 3), np.uint8), queries={"valid": [SimpleNamespace(kind="add")] * 2,
+                                                          "test": [SimpleNamespace(kind=k) for k in kinds]},
+        inputs={s: np.zeros((len(v), 6), np.float32) for s, v in items.items()},
+        photo_inputs=np.zeros((3, 6), np.float32), pipe=SimpleNamespace(phrases=("light-blue", "polka-dot")),
+        vocab=Vocabulary.build([["red", "stripe", "red"], ["dot", "red"]], 1),
+        lexicon={"red": ("red",), "blue": (), "green": (), "black": (), "white": (), "stripes": ("stripe",)})
+
+
+def test_data_and_vocab_receipts_contain_their_numbers():
+    data = fake_data()
+    text = je.receipt_data(data)
+    assert text.splitlines()[0] == "items train/valid/test: 2/1/4"
+    assert "(4, 8, 8, 3)" in text and "(3, 8, 8, 3)" in text and "queries valid/test: 2 / 5" in text
+    assert "'add': np.int64(3)" in text or "'add': 3" in text
+    assert "'test': (4, 6)" in text and "| photos: (3, 6)" in text
+    vocab = je.receipt_vocab(data).splitlines()
+    assert vocab[0] == "vocabulary: 3 words seen >= 1 times; 2 two-word names"
+    assert vocab[1] == "most frequent: ['red', 'dot', 'stripe']"
+    assert "'stripes': ('stripe',)" in vocab[2] and "'white'" not in vocab[2]  # first 4 values + patterns
+
+
+def fake_results():
+    scores = fake_scores()
+    recalls = pd.DataFrame([{"variant": v, "seed": s, "image→text R@10": 0.1 * s, "text→image R@10": 0.2 + 0.1 * s}
+                            for v in je.VARIANT_KEYS for s in (0, 1, 2)])
+    compare = je.variant_comparison(scores, recalls)
+    variants = claims.summarize(compare, [c for c in compare if c not in ("variant", "seed")], by="variant")
+    frame = je.claims_frame(scores)
+    tested = [claims.claim(frame, a, b, metric, text=text) for text, a, b, metric in je.CLAIMS]
+    return scores, variants, tested
+
+
+def test_judge_and_results_receipts_contain_their_numbers():
+    from types import SimpleNamespace
+
+    data = fake_data()
+    judge = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.8, 0.2]])  # nearest 1, 0, 3, 1: 3 of 4 agree
+    assert je.receipt_judge(judge, data).endswith("sub-category for 0.750 of the catalog")
+    scores, variants, tested = fake_results()
+    cfg = SimpleNamespace(seeds=(0, 1, 2), k=10)
+    text = je.receipt_results(cfg, data, judge, scores, variants, tested)
+    lines = text.splitlines()
+    assert lines[0] == je.receipt_judge(judge, data)
+    assert lines[1] == "MBMR model, 3 seed(s), 5 test queries, nDCG@10, mean over seeds"
+    oracle_mm = scores[(scores.variant == "MBMR") & (scores.method == "oracle")]["MM-nDCG"].mean()
+    oracle_row = next(line.split() for line in lines if line.startswith("oracle"))
+    assert oracle_row[-1] == f"{oracle_mm:.3f}"  # the oracle row's MM-nDCG, 3 decimals
+    assert f"{variants.loc['triplet', ('MM combined', 'mean')]:.3f}" in text
+    assert lines[-len(tested):] == [str(c) for c in tested]
+
+
+def test_results_and_scale_glue_keep_every_key():
+    from types import SimpleNamespace
+
+    data = fake_data()
+    scores, variants, tested = fake_results()
+    cfg = SimpleNamespace(seeds=(0, 1, 2), k=10)
+    weights = {(v, s, m): 0.25 * (s + 1) for v in je.VARIANT_KEYS for s in cfg.seeds
+               for m in ("arithmetic", "combined")}
+    glue = je.results_glue(cfg, data, scores, weights, variants, tested)
+    assert glue["ch4_alpha_combined"] == pytest.approx(0.5) and glue["ch4_alpha_arithmetic"] == pytest.approx(0.5)
+    assert (glue["ch4_vocab_size"], glue["ch4_n_seeds"], glue["ch4_k"]) == (3, 3, 10)
+    assert (glue["ch4_n_test_items"], glue["ch4_n_test_queries"]) == (4, 5)
+    assert glue["ch4_mm_oracle"] == pytest.approx(je.headline(je.method_summary(scores))["ch4_mm_oracle"])
+    assert glue["ch4_triplet_t2i_r10"] == pytest.approx(variants.loc["triplet", ("text→image R@10", "mean")])
+    assert glue["ch4_claim4_verdict"] == claims.HOLDS and glue["ch4_claim4_share"] == 1.0
+    assert glue["ch4_claim5_share"] == pytest.approx(1 / 3)
+    scale = pd.DataFrame([dict(index="ivf", recall20=0.5, soft_recall20=0.4),
+                          dict(index="ivf", recall20=0.95, soft_recall20=0.8),
+                          dict(index="hnsw", recall20=0.99, soft_recall20=0.9)])
+    assert je.scale_glue(scale, 30, 1000) == {"ch4_n_real_items": 30, "ch4_scale_n": 1000,
+                                               "ch4_scale_ivf_recall20": 0.95, "ch4_scale_ivf_soft_recall20": 0.8}
+
 # ----- the smoke notebook's outputs ----------------------------------------------------------------------
 @pytest.mark.smoke_outputs
 def test_smoke_results_in_range():

@@ -278,6 +278,20 @@ def test_fashionworld_oracle_beats_chance_and_training_runs(tiny, tmp_path):
     pool = np.arange(10)
     ranked = ctl.recommend(model, data, "test", 0, pool)
     assert sorted(ranked) == list(pool)
+    assert ctl.oracle_results(data) == oracle  # on FashionWorld: the oracle itself
+    assert ctl.oracle_results(replace(data, world=None)) == {}  # real data: no oracle
+
+
+def test_receipt_data_names_every_split_and_shape(tiny):
+    _, _, data = tiny
+    text = ctl.receipt_data(data).splitlines()
+    assert len(text) == len(data.splits) + 2
+    for line, (name, split) in zip(text, data.splits.items()):
+        assert line.startswith(f"{name}: {len(split.positive)} triplets, ")
+        assert f"regions {tuple(split.regions.shape[1:])}" in line
+        assert f"training negatives per scene {split.train_negatives.shape[1]}" in line
+    assert text[-2] == f"products: {data.products.shape}, categories: {', '.join(data.categories)}"
+    assert text[-1] == f"hit-rate negatives per test scene: {data.test.candidates.shape[1]}"
 
 
 def test_config_profiles():
@@ -321,6 +335,53 @@ def test_results_frame_glue_values_and_claims():
     maps = np.zeros((2, 3, 2))
     maps[0, 2], maps[1, 0] = 1, 1
     assert ctl.attention_top_rows(maps, ("shoes", "hat")) == {"shoes": 2, "hat": 0}
+
+
+def results_and_claims():
+    results = {("chance", 0): ctl.chance(49), ("raw features", 0): {m: 0.5 for m in ctl.METRICS}}
+    for s, (full, glob) in enumerate([(0.70, 0.65), (0.72, 0.665), (0.71, 0.66)]):
+        results["CTL full", s] = {m: full for m in ctl.METRICS}
+        results["CTL global", s] = {m: glob for m in ctl.METRICS}
+    long = ctl.results_frame(results)
+    tested = {"full_beats_global": claims.claim(long, "CTL full", "CTL global", "accuracy",
+                                                text="global + local beats global only")}
+    return long, tested
+
+
+def test_results_glue_and_claims_glue():
+    long, tested = results_and_claims()
+    world = ctl.results_glue(long, {"accuracy": 0.9, "auc": 0.8}, 3, 128, 49)
+    assert world["ch5_full_progress"] == pytest.approx((0.71 - 0.5) / 0.4)
+    assert (world["ch5_n_seeds"], world["ch5_scene_size"], world["ch5_n_negatives"]) == (3, 128, 49)
+    assert world["ch5_full_target"] == "missed"  # 0.525 and 0.525 of the way, short of 0.8
+    assert ctl.results_glue(long, {"accuracy": 0.75, "auc": 0.75}, 3, 128, 49)["ch5_full_target"] == "met"
+    real = ctl.results_glue(long, {}, 3, 128, 49)
+    assert "ch5_full_target" not in real and "ch5_full_progress" not in real
+    assert real["ch5_full_accuracy"] == pytest.approx(0.71)
+    assert ctl.claims_glue(tested) == {"ch5_claim_full_beats_global": "holds"}
+
+
+def test_receipt_results_has_means_and_verdicts():
+    long, tested = results_and_claims()
+    text = ctl.receipt_results(long, tested, n_test=200, n_seeds=3).splitlines()
+    assert text[0] == "test triplets: 200, seeds per model: 3"
+    full = next(line for line in text if line.startswith("CTL full"))
+    glob = next(line for line in text if line.startswith("CTL global"))
+    assert full.split()[2:] == ["0.710"] * len(ctl.METRICS)  # means over seeds, 3 decimals
+    assert glob.split()[2:] == ["0.658"] * len(ctl.METRICS)
+    assert text[-1] == "global + local beats global only: holds (difference +0.052)"  # 0.05, 0.055, 0.05
+
+
+def test_receipt_and_glue_of_the_attention():
+    maps = np.full((2, 4, 2), 0.1, np.float32)
+    maps[0, 3, 1], maps[1, 0, 0] = 0.4, 0.2
+    text = ctl.receipt_attention(maps, ("Shoes", "Shirts & Tops")).splitlines()
+    assert text[0].endswith("category: {'Shoes': 3, 'Shirts & Tops': 0}")
+    assert text[1] == "largest single-region weight in the mean maps: 0.400 (uniform 0.125)"
+    glued = ctl.attention_glue(maps, ("Shoes", "Shirts & Tops"))
+    assert glued["ch5_attention_rows"] == 4
+    assert glued["ch5_attention_peak_over_uniform"] == pytest.approx(3.2)
+    assert (glued["ch5_attention_row_shoes"], glued["ch5_attention_row_shirts_and_tops"]) == (3, 0)
 
 
 # ----- STL-Fashion ---------------------------------------------------------------------------------

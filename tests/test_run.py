@@ -101,3 +101,16 @@ def test_compare_receipts_finds_a_changed_number(tmp_path: Path, capsys):
     assert cli.main(["compare", str(a), str(b)]) == 0
     assert cli.main(["compare", str(a), str(c)]) == 1
     assert "receipts differ" in capsys.readouterr().out
+
+
+def test_kernel_pins_reach_the_environment_unless_native(monkeypatch, capsys):
+    for key in run.KERNEL_PINS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("FASHIONREC_NATIVE_KERNELS", "1")
+    assert run.pin_kernels() == {} and "ATEN_CPU_CAPABILITY" not in __import__("os").environ
+    monkeypatch.delenv("FASHIONREC_NATIVE_KERNELS")
+    assert run.pin_kernels()["ATEN_CPU_CAPABILITY"] == "avx2"
+    import os
+    assert all(os.environ[k] == v for k, v in run.KERNEL_PINS.items())
+    assert cli.main(["pins"]) == 0
+    assert "export ONEDNN_MAX_CPU_ISA=AVX2" in capsys.readouterr().out.splitlines()

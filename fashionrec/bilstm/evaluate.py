@@ -7,6 +7,7 @@ scores and answers only, never item or set ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fashionrec.bilstm.data import ItemTable, OutfitTasks
+from fashionrec.bilstm.config import Config
+from fashionrec.bilstm.data import ItemTable, OutfitTasks, with_attributes
 from fashionrec.bilstm.model import SiameseNet
+from fashionrec.bilstm.train import train_method
 from fashionrec.metrics import auc, chance_fitb, fitb_accuracy, progress_ratio
 from fashionrec.world import tasks
 
@@ -144,3 +147,79 @@ def headline_numbers(summary: pd.DataFrame, data: OutfitTasks, methods: Sequence
         out |= {f"ch1_oracle_{c}": float(value), f"ch1_{c}_ratio": ratio,
                 f"ch1_{c}_target": "met" if ratio >= target else "missed"}
     return out
+
+
+ENCODER = "encoder of the full model"  # the attribute diagnostic's index
+
+
+def attribute_diagnostic(cfg: Config, data: OutfitTasks, summary: pd.DataFrame, device: torch.device | str = "cpu",
+                         run_dir: Path | None = None) -> pd.DataFrame:
+    """Where the type-matched gap comes from: the full model on its images (``summary``'s mean row), and on
+    FashionWorld the same model trained (seed ``cfg.seeds[0]``) on the items' true attributes, once on what
+    the images show and once with the formality added, then the oracle. Real data: the first row only."""
+    full = summary.loc["bilstm_vse"]
+    rows = [{ENCODER: "images (frozen EfficientNet-Lite0 + layer)", **{c: full[(c, "mean")] for c in METRICS}}]
+    if data.world is not None:
+        s = cfg.seeds[0]
+        for name, formality in (("drawn", False), ("attributes", True)):
+            attrs = with_attributes(data, formality=formality)
+            model, _ = train_method(cfg, "bilstm_vse", attrs, s, device,
+                                    None if run_dir is None else Path(run_dir) / f"{name}-seed{s}")
+            label = "true attributes + formality" if formality else "true attributes drawn on the images"
+            rows.append({ENCODER: label, **evaluate(model, attrs, device)})
+        rows.append({ENCODER: "FashionWorld oracle", **oracle(data)})
+    return pd.DataFrame(rows).set_index(ENCODER)
+
+
+def attribute_numbers(diagnostic: pd.DataFrame) -> dict[str, float]:
+    """The attribute diagnostic's glue keys (``ch1_attr_*``); {} when it has only the images row."""
+    if "FashionWorld oracle" not in diagnostic.index:
+        return {}
+    drawn = diagnostic.loc["true attributes drawn on the images"]
+    every = diagnostic.loc["true attributes + formality"]
+    best = float(diagnostic.loc["FashionWorld oracle", "fitb_type"])
+    return {"ch1_attr_drawn_fitb_type": float(drawn["fitb_type"]), "ch1_attr_drawn_auc": float(drawn["auc"]),
+            "ch1_attr_fitb_type": float(every["fitb_type"]), "ch1_attr_auc": float(every["auc"]),
+            "ch1_attr_drawn_fitb_type_ratio": progress_ratio(float(drawn["fitb_type"]), chance()["fitb_type"],
+                                                             best)}
+
+
+def claim_verdicts(tested: dict) -> dict[str, str]:
+    """``{(claim key, metric): Claim}`` -> the verdict glue keys ``ch1_claim_<key>_<metric>``."""
+    return {f"ch1_claim_{key}_{c}": found.verdict for (key, c), found in tested.items()}
+
+
+def generation_numbers(precision: pd.Series, check: dict) -> dict[str, float]:
+    """The generation section's glue keys: the VSE's mean precision@20 and each word's
+    (``ch1_vse_precision20[_<word>]``), and the automatic check's ``ch1_gen_valid`` and
+    ``ch1_gen_beats_random``; {} on real data (no texts to check, no oracle)."""
+    out: dict[str, float] = {}
+    if len(precision):
+        out["ch1_vse_precision20"] = float(precision.mean())
+        out |= {f"ch1_vse_precision20_{w}": float(v) for w, v in precision.items()}
+    if check:
+        out |= {"ch1_gen_beats_random": check["beats_random"], "ch1_gen_valid": check["valid"]}
+    return out
+
+
+# ----- receipts: the text the notebook's checked cells print ---------------------------------------
+def receipt_data(data: OutfitTasks, min_word_count: int) -> str:
+    """Sizes of the run's data: items, outfits, gallery, vocabulary, tasks, the model inputs' shape."""
+    shape = data.table.inputs.shape if data.table.inputs is not None else None
+    return "\n".join([
+        (f"items: {len(data.table.item_ids)}, outfits train/test: {len(data.train)}/{len(data.test)}, "
+         f"test gallery: {len(data.gallery)}"),
+        f"vocabulary (words seen >= {min_word_count} times in training texts): {len(data.vocab)} words",
+        (f"FITB questions random/type: {len(data.fitb['random'])}/{len(data.fitb['type'])}, "
+         f"compatibility outfits: {len(data.compatibility)}"),
+        f"model inputs: {tuple(shape) if shape is not None else 'images from disk'}"])
+
+
+def receipt_results(cfg: Config, summary: pd.DataFrame, diagnostic: pd.DataFrame, precision: pd.Series,
+                    check: dict, findings: pd.DataFrame) -> str:
+    """The chapter's results to 3 decimals: the seeds, each method's mean and sd per metric, the attribute
+    diagnostic, the VSE's precision@20 per word, the generation check and the table of claims."""
+    words = precision.round(3).to_string() if len(precision) else "no item texts to check"
+    rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in check.items()}
+    return "\n".join([f"seeds per method: {len(cfg.seeds)}", summary.round(3).to_string(),
+                      diagnostic.round(3).to_string(), words, str(rounded), findings.to_string()])

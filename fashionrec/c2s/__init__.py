@@ -15,7 +15,7 @@ imported on its own, it needs FastAPI).
 
 from fashionrec.c2s import figures
 from fashionrec.c2s.config import CATEGORIES, DISTANCES, PAPER_BACKBONES, Config
-from fashionrec.c2s.data import C2SData, C2SSplit, cnn_features, load_data, split_features
+from fashionrec.c2s.data import C2SData, C2SSplit, cnn_features, load_data, receipt_data, split_features
 from fashionrec.c2s.evaluate import (
     category_mean,
     category_rankings,
@@ -26,8 +26,11 @@ from fashionrec.c2s.evaluate import (
     mean_curves,
     method_names,
     oracle_curves,
+    oracle_mean,
+    receipt_results,
     results_frame,
     topk_curves,
+    verdict_glue,
 )
 from fashionrec.c2s.model import SiameseNet, load_siamese, save_siamese, siamese_loss, siamese_vectors
 from fashionrec.c2s.train import PairDataset, siamese_setup, train_siamese, valid_top_k
@@ -36,7 +39,8 @@ from fashionrec.c2s.whitebox import cached_whitebox, split_whitebox, whitebox_fe
 __all__ = [
     "CATEGORIES", "DISTANCES", "PAPER_BACKBONES", "C2SData", "C2SSplit", "Config", "PairDataset", "SiameseNet",
     "cached_whitebox", "category_mean", "category_rankings", "chain_verdict", "chance_curves", "cnn_features",
-    "figures", "headline", "knn_curves", "load_data", "load_siamese", "mean_curves", "method_names", "oracle_curves",
-    "results_frame", "save_siamese", "siamese_loss", "siamese_setup", "siamese_vectors", "split_features",
-    "split_whitebox", "topk_curves", "train_siamese", "valid_top_k", "whitebox_features",
+    "figures", "headline", "knn_curves", "load_data", "load_siamese", "mean_curves", "method_names",
+    "oracle_curves", "oracle_mean", "receipt_data", "receipt_results", "results_frame", "save_siamese",
+    "siamese_loss", "siamese_setup", "siamese_vectors", "split_features", "split_whitebox", "topk_curves",
+    "train_siamese", "valid_top_k", "verdict_glue", "whitebox_features",
 ]

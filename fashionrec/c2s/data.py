@@ -164,3 +164,11 @@ def split_features(data: C2SData, backbone: Backbone | str, size: int, device: t
     cache_dir = store.cache_root() / "c2s_features"
     return {s: tuple(cnn_features(backbone, x, size, device, cache_dir=cache_dir)
                      for x in (data.splits[s].query_images, data.splits[s].gallery_images)) for s in splits}
+
+
+def receipt_data(data: C2SData) -> str:
+    """The data receipt: each split's photos and gallery items (in all and per category) and the test
+    street photos' array shape and dtype."""
+    lines = [f"{name}: {split.summary()}" for name, split in data.splits.items()]
+    images = data.test.query_images
+    return "\n".join([*lines, f"images: {images.shape} {images.dtype}"])

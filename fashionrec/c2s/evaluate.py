@@ -8,6 +8,7 @@ us (``metrics.topk_accuracy_curve``). Search is exact, through ``fashionrec.inde
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,13 @@ def oracle_curves(data: C2SData, ks: np.ndarray, split: str = "test") -> Curves:
 def category_mean(curves: Curves, k: int) -> float:
     """Top-k accuracy averaged over the categories (each category counts once)."""
     return float(np.mean([curve[k - 1] for curve in curves.values()]))
+
+
+def oracle_mean(curves: Curves, k: int) -> float | None:
+    """The attribute oracle's category-mean top-``k`` for the results table; None where there is no
+    oracle (real data: its curves are NaN)."""
+    value = category_mean(curves, k)
+    return value if np.isfinite(value) else None
 
 
 def knn_curves(vectors: Mapping[str, Vectors], data: C2SData, ks: np.ndarray,
@@ -145,3 +153,29 @@ def headline(results: pd.DataFrame, best: Mapping[str, str], backbone: str, chan
     out["ch3_whitebox_distance"] = best["white-box"]
     out["ch3_pretrained_distance"] = best[f"pretrained {backbone}"]
     return out
+
+
+def verdict_glue(tested: Mapping[str, claims.Claim], order: str) -> dict[str, str]:
+    """The claims' ``ch3_*`` glue: the ordering's verdict and each claim's, keyed ``ch3_claim_<name>``."""
+    return {"ch3_order": order, **{f"ch3_claim_{name}": c.verdict for name, c in tested.items()}}
+
+
+def receipt_results(histories: Mapping[int, Any], results: pd.DataFrame, table: pd.DataFrame,
+                    best: Mapping[str, str], findings: pd.DataFrame, order: str, k: int) -> str:
+    """The chapter's results receipt: per seed the Siamese training (epochs, first and last train
+    loss, best validation top-``k`` and its epoch), the results table, top-``k`` per category (mean
+    over seeds, 3 decimals), the distances chosen on valid, and the claims with the ordering's verdict."""
+    lines = []
+    for s, h in histories.items():
+        frame = h.to_frame()
+        loss = frame.train_loss
+        lines.append(f"seed {s}: {len(frame)} epochs, train loss {loss.iloc[0]:.3f} -> {loss.iloc[-1]:.3f}, "
+                     f"best valid top-{k} {frame.valid_metric.max():.3f} (epoch {h.best_epoch})")
+    per_category = claims.summarize(results, [c for c in results.columns if c.startswith(f"top{k}_")])
+    lines += ["", f"top-{k} accuracy on the test split, mean over categories", table.to_string(),
+              "", f"top-{k} per category (mean over seeds)",
+              per_category.xs("mean", axis=1, level=1).round(3).to_string(),
+              f"distance chosen on valid: {dict(best)}",
+              "", findings.drop(columns="paper", errors="ignore").to_string(),
+              f"Siamese > pretrained > white-box (the paper's ordering): {order}"]
+    return "\n".join(lines)

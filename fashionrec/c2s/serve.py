@@ -204,6 +204,20 @@ def results_frame(answer: dict, true_item: str | None = None) -> pd.DataFrame:
     return hits
 
 
+def receipt(client, answer, hits: pd.DataFrame, photo: bytes) -> str:
+    """The service receipt: the status of ``/health`` and of the ``/search`` ``answer`` (its
+    :func:`results_frame` ``hits``, whether the true item is among them), then the 4xx status and
+    message (70 characters) for k = 0, a text file and a truncated PNG (``photo`` cut to 200 bytes)."""
+    lines = [f"health: {client.get('/health').status_code} | search: {answer.status_code} {len(hits)} "
+             f"results | true item in the top 5: {bool(hits['true item'].any())}"]
+    for label, params, upload in [("k = 0", {"k": 0}, ("a.png", photo)),
+                                  ("a text file", {}, ("a.txt", b"not a photo")),
+                                  ("a truncated PNG", {}, ("a.png", photo[:200]))]:
+        r = client.post("/search", params=params, files={"image": upload})
+        lines.append(f"{label}: {r.status_code} {str(r.json()['detail'])[:70]}")
+    return "\n".join(lines)
+
+
 def command(checkpoint: Path | str, gallery: Path | str, host: str = "127.0.0.1", port: int = 8000) -> str:
     """The shell command that serves ``checkpoint`` and ``gallery`` (paths relative to the
     repository root when they lie inside it)."""

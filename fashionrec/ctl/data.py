@@ -153,6 +153,19 @@ class CTLData:
         return self.splits["test"]
 
 
+def receipt_data(data: CTLData) -> str:
+    """The data receipt: triplets, region-map and global shapes per split, products, categories and
+    the hit-rate negatives per test scene (what the notebook prints and nbval compares)."""
+    lines = [f"{name}: {len(split.positive)} triplets, "
+             f"regions {tuple(split.regions.shape[1:])}, "
+             f"global {split.scene_global.shape[1]}, "
+             f"training negatives per scene {split.train_negatives.shape[1]}"
+             for name, split in data.splits.items()]
+    lines.append(f"products: {data.products.shape}, categories: {', '.join(data.categories)}")
+    lines.append(f"hit-rate negatives per test scene: {data.test.candidates.shape[1]}")
+    return "\n".join(lines)
+
+
 def load_data(cfg: Config, world: Any = None, backbone: Backbone | None = None, progress: bool = True,
               cache_dir: Path | str | None = None) -> CTLData:
     """The chapter's one data call: FashionWorld (``cfg.dataset == "fashionworld"``) or STL-Fashion

@@ -7,6 +7,7 @@ the recommendations the chapter shows.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -138,6 +139,11 @@ def fashionworld_oracle(data: CTLData, split: str = "test") -> dict[str, float]:
     return evaluate(pos - log_z, neg - log_z, cands - log_z[:, None], higher_is_better=True)
 
 
+def oracle_results(data: CTLData, split: str = "test") -> dict[str, float]:
+    """``fashionworld_oracle`` on FashionWorld, ``{}`` on real data (no generator to ask)."""
+    return {} if data.world is None else fashionworld_oracle(data, split)
+
+
 def _oracle_scores(data: CTLData, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """tasks.ctl_oracle of the positive, the negative and each candidate column; cached beside the world,
     keyed by the world's key, the oracle's code and the triplets and candidates scored."""
@@ -211,3 +217,50 @@ def attention_top_rows(mean_maps: np.ndarray, categories: tuple[str, ...]) -> di
 def glue_name(category: str) -> str:
     """'Shirts & Tops' -> 'shirts_and_tops': a category as a glue-key part."""
     return category.lower().replace(" ", "_").replace("&", "and")
+
+
+def results_glue(results: pd.DataFrame, oracle: dict[str, float], n_seeds: int, scene_size: int,
+                 n_negatives: int) -> dict[str, Any]:
+    """Everything the results section glues: ``glue_values`` (with the oracle's progress ratios when
+    there is an oracle), ``ch5_n_seeds``, ``ch5_scene_size``, ``ch5_n_negatives`` and, with the
+    oracle, ``ch5_full_target``: "met" when CTL full goes 0.8 of the way in accuracy and ROC AUC."""
+    out: dict[str, Any] = glue_values(results, oracle.get("accuracy"), oracle.get("auc"))
+    out.update(ch5_n_seeds=n_seeds, ch5_scene_size=scene_size, ch5_n_negatives=int(n_negatives))
+    if oracle:
+        met = min(out["ch5_full_progress"], out["ch5_full_auc_progress"]) >= 0.8
+        out["ch5_full_target"] = "met" if met else "missed"
+    return out
+
+
+def claims_glue(tested: dict[str, claims.Claim]) -> dict[str, str]:
+    """``ch5_claim_<name>`` -> the claim's verdict, for each tested claim."""
+    return {f"ch5_claim_{name}": c.verdict for name, c in tested.items()}
+
+
+def receipt_results(results: pd.DataFrame, tested: dict[str, claims.Claim], n_test: int,
+                    n_seeds: int) -> str:
+    """The results receipt: test triplets and seeds, each method's mean metrics over seeds (3
+    decimals), then each claim's verdict and mean paired difference."""
+    mean = results.groupby("method", sort=False)[list(METRICS)].mean()
+    return "\n".join([f"test triplets: {n_test}, seeds per model: {n_seeds}",
+                      mean.round(3).to_string(),
+                      *(f"{c.text}: {c.verdict} (difference {c.mean:+.3f})" for c in tested.values())])
+
+
+def receipt_attention(mean_maps: np.ndarray, categories: tuple[str, ...]) -> str:
+    """The attention receipt: the row with the most weight per query category and the largest
+    single-region weight of the (categories, h, w) mean maps against the uniform weight."""
+    return (f"row of the region map (0 = top) with the most attention, per query category: "
+            f"{attention_top_rows(mean_maps, categories)}\n"
+            f"largest single-region weight in the mean maps: {mean_maps.max():.3f} "
+            f"(uniform {1 / mean_maps[0].size:.3f})")
+
+
+def attention_glue(mean_maps: np.ndarray, categories: tuple[str, ...]) -> dict[str, Any]:
+    """``ch5_attention_rows`` (rows of the region map), ``ch5_attention_peak_over_uniform`` (largest
+    mean weight x regions) and ``ch5_attention_row_<category>`` (the row with the most weight)."""
+    out: dict[str, Any] = {"ch5_attention_rows": int(mean_maps.shape[1]),
+                           "ch5_attention_peak_over_uniform": float(mean_maps.max() * mean_maps[0].size)}
+    for name, row in attention_top_rows(mean_maps, categories).items():
+        out[f"ch5_attention_row_{glue_name(name)}"] = row
+    return out

@@ -18,7 +18,7 @@ import torch
 from fashionrec import claims, metrics
 from fashionrec.fashionnet.config import ARCHS, Config
 from fashionrec.fashionnet.data import FashionNetData, ItemTable, RankingData
-from fashionrec.fashionnet.model import FashionNet
+from fashionrec.fashionnet.model import FashionNet, build_model, rank_loss
 from fashionrec.world import tasks
 
 NDCG_HEADER = "mean NDCG (paper's discount 1/log2(max(2, i)))"  # the discount, named in every table
@@ -208,3 +208,106 @@ def paper_says(better: str, worse: str) -> str:
 def paper_claims(results: pd.DataFrame, metric: str = "mean_ndcg") -> list[claims.Claim]:
     """``claims.claim`` for every entry of ``CLAIMS`` on the long results table (paired over seeds)."""
     return [claims.claim(results, better, worse, metric, text=text) for _, text, better, worse in CLAIMS]
+
+
+# ----- the notebook's receipts, figures and glued numbers ------------------------------------------
+def receipt_model(cfg: Config, data: FashionNetData, device: torch.device | str = "cpu") -> str:
+    """The data's counts (``data.describe()``), the rank loss on toy scores beside Eq. 1 by hand, and
+    each architecture's trainable parameters and input -> output shapes on five of the first user's
+    liked outfits (models seeded with ``cfg.seed``)."""
+    torch.manual_seed(cfg.seed)
+    pos_scores, neg_scores = torch.tensor([0.9, 0.2]), torch.tensor([0.1, 0.6])
+    by_hand = np.mean([np.log1p(np.exp(-0.8)), np.log1p(np.exp(0.4))])
+    loss = rank_loss(pos_scores, neg_scores).item()
+    lines = [(f"rank loss of s+ = (0.9, 0.2) vs s- = (0.1, 0.6): {loss:.3f}"
+              f" = mean(log(1 + e^-0.8), log(1 + e^0.4)) = {by_hand:.3f}")]
+    batch = data.items(torch.from_numpy(data.train[data.users[0]][:5]).to(device))
+    for arch in ARCHS:
+        model = build_model(arch, cfg, data.items.dim).to(device)
+        n_params = sum(p.numel() for p in model.parameters())
+        lines.append(f"FashionNet {arch}: {n_params:,} trainable parameters, "
+                     f"input {tuple(batch.shape)} -> scores {tuple(model(batch).shape)}")
+    return data.describe() + "\n\n" + "\n".join(lines)
+
+
+def receipt_results(cfg: Config, table: pd.DataFrame, findings: pd.DataFrame) -> str:
+    """The results table without the paper's column (under the discount and the seeds), and the
+    claims table's difference, seeds and verdict columns."""
+    return (f"NDCG discount: {cfg.discount}; seeds: {list(cfg.seeds)}\n"
+            + table.drop(columns=["paper: mean NDCG (Table 2)"]).to_string() + "\n\n"
+            + findings[["difference", "seeds", "verdict"]].to_string())
+
+
+def receipt_personal(cost: pd.DataFrame, versus: pd.DataFrame, scaling: pd.DataFrame) -> str:
+    """Per-user models against one user-conditioned model, no timings: KB stored per user and the
+    shared network's KB per (arch, regime) (``cost_table``, 1 decimal); the C rows of the results
+    beside the conditioned model, without the paper's and the seeds' columns; quality and storage
+    per number of users (``scaling_with_users``, 3 decimals)."""
+    columns = ["partial_ndcg", "conditioned_ndcg", "partial_kb", "conditioned_kb"]
+    return "\n\n".join([cost[["kb_per_user", "shared network (KB)"]].round(1).to_string(),
+                        versus.drop(columns=["paper: mean NDCG (Table 2)", "seeds"]).to_string(),
+                        scaling[columns].round(3).to_string()])
+
+
+def receipt_user(data: RankingData, user: dict) -> str:
+    """The most improved user (``most_improved_user``): mean NDCG and liked outfits in the top 10,
+    general model -> own model."""
+    return (f"user {data.test[user['index']][0]}: mean NDCG {user['ndcg'][0]:.3f} with the general "
+            f"model, {user['ndcg'][1]:.3f} with their own; liked outfits in the top 10: "
+            f"{user['top10'][0]} -> {user['top10'][1]}")
+
+
+def liked_and_random_figure(data: FashionNetData, seed: int, n: int = 4) -> Any:
+    """FashionWorld only (else None): the first user's first ``n`` liked training outfits beside ``n``
+    random ones (``data.random_outfits``, ``seed``), titled with the user's colour likes and dislikes."""
+    if data.world is None:
+        return None
+    from fashionrec import plots
+
+    user = data.world.users[0]
+    row = {i: k for k, i in enumerate(data.item_ids)}
+    liked = [np.array([row[i] for i in o]) for o in data.world.user_outfits[user.user_id]["train"][:n]]
+    randoms = list(data.random_outfits(n, np.random.default_rng(seed)))
+    title = (f"User {user.user_id} likes {', '.join(user.liked_colors)}, "
+             f"dislikes {', '.join(user.disliked_colors)}")
+    return plots.outfit_rows([data.images[o] for o in liked + randoms], ["liked"] * n + ["random"] * n, title=title)
+
+
+def improved_user_figure(data: FashionNetData, user: dict) -> Any:
+    """FashionWorld only (else None): the outfits ``most_improved_user`` picked, each labelled with its
+    rank under the general model -> the user's own model."""
+    if data.world is None:
+        return None
+    from fashionrec import plots
+
+    u, outfits, labels = data.test[user["index"]]
+    return plots.outfit_rows(
+        [data.images[outfits[j]] for j in user["shown"]],
+        [f"{'liked' if labels[j] else 'random'}: rank {user['before'][j]} -> {user['after'][j]}"
+         for j in user["shown"]],
+        title=f"User {u}: general model rank -> own model rank")
+
+
+def chapter_values(cfg: Config, data: FashionNetData, results: pd.DataFrame, chance: dict,
+                   oracle: dict | None, cost: pd.DataFrame) -> dict[str, Any]:
+    """Every number the chapter glues: the data's counts (``ch2_n_users``, test liked and random
+    outfits per user), the config's (``ch2_n_seeds``, ``ch2_seed``, ``ch2_user_dim``), each cell's
+    numbers (``glue_values``), each claim's verdict (``ch2_claim_<key>``), C's storage and seconds per
+    user (``ch2_c_{partial, whole}_{kb, s}_per_user``) and the user-conditioned model's mean paired
+    difference to C partial (``ch2_conditioned_minus_partial``, when both are in ``results``)."""
+    labels = data.labels
+    out: dict[str, Any] = {"ch2_n_users": len(data.users),
+                           "ch2_test_liked_per_user": float(np.mean([y.sum() for y in labels])),
+                           "ch2_test_random_per_user": float(np.mean([len(y) - y.sum() for y in labels])),
+                           "ch2_n_seeds": len(cfg.seeds), "ch2_seed": cfg.seed, "ch2_user_dim": cfg.user_dim}
+    out.update(glue_values(results, chance, oracle))
+    out.update({f"ch2_claim_{key}": c.verdict for (key, *_), c in zip(CLAIMS, paper_claims(results))})
+    for regime, stores in (("partial", "matching"), ("whole", "features + matching")):
+        if ("C", regime, stores) in cost.index:
+            row = cost.loc[("C", regime, stores)]
+            out[f"ch2_c_{regime}_kb_per_user"] = float(row["kb_per_user"])
+            out[f"ch2_c_{regime}_s_per_user"] = float(row["s_per_user"])
+    if {"C user-conditioned", "C partial"} <= set(results["method"]):
+        diff = claims.claim(results, "C user-conditioned", "C partial", "mean_ndcg")
+        out["ch2_conditioned_minus_partial"] = float(diff.mean)
+    return out

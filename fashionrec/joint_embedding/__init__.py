@@ -11,34 +11,37 @@ One import for the notebook: ``from fashionrec import joint_embedding as je``.
 """
 
 from fashionrec.joint_embedding.config import Config
-from fashionrec.joint_embedding.data import SPLITS, Data, SearchData, from_catalog, from_world, load_data
+from fashionrec.joint_embedding.data import (SPLITS, Data, SearchData, from_catalog, from_world, load_data,
+                                             receipt_data, receipt_vocab)
 from fashionrec.joint_embedding.evaluate import (BEST_SINGLE, CLAIMS, COMPARED, DISCOUNT, ROWS, SCORES, VARIANT_KEYS,
                                                  chance_ndcg, claims_frame, evaluate, evaluate_models, headline,
                                                  method_key, method_summary, ndcg_at_k, oracle_scores, per_seed,
+                                                 receipt_judge, receipt_results, results_glue,
                                                  results_table, retrieval_recall, retrieval_recalls, search_engine,
                                                  table, text_relevance, tune_weight, variant_comparison,
                                                  variant_headline, visual_relevance)
 from fashionrec.joint_embedding.model import (CNNEncoder, JointEmbedding, JointLoss, SameItemTripletLoss, VisualModel,
                                               attribute_loss, cosine_matrix, embed, mbmr_loss, triplet_loss)
-from fashionrec.joint_embedding.search import (METHODS, EmbeddingSampler, benchmark_results, MultimodalSearch, Request, ScalableSearch,
-                                               arithmetic_query, exact_soft_search, filtered_scores, hard_filter,
-                                               hard_scores, latencies, normalize, recall_at_k, save_embeddings,
-                                               scale_study, soft_filter, text_vector, value_word_ids)
+from fashionrec.joint_embedding.search import (METHODS, EmbeddingSampler, MultimodalSearch, Request, ScalableSearch,
+                                               arithmetic_query, benchmark_results, exact_soft_search, filtered_scores,
+                                               hard_filter, hard_scores, latencies, normalize, recall_at_k,
+                                               save_embeddings, scale_glue, scale_study, soft_filter, text_vector,
+                                               value_word_ids)
 from fashionrec.text import nearest_words
 from fashionrec.joint_embedding.train import (VARIANTS, judge_loader, make_encoder, make_judge, make_model, run_name,
                                               train_loader, valid_recall, word_vectors)
 
 __all__ = [
-    "Config", "SPLITS", "Data", "SearchData", "from_catalog", "from_world", "load_data", "BEST_SINGLE",
-    "CLAIMS", "COMPARED", "DISCOUNT", "ROWS", "SCORES", "VARIANT_KEYS", "chance_ndcg", "claims_frame",
-    "evaluate", "evaluate_models", "headline", "method_key", "method_summary", "ndcg_at_k", "oracle_scores",
-    "per_seed", "results_table", "retrieval_recall", "retrieval_recalls", "search_engine", "table",
-    "text_relevance", "tune_weight", "variant_comparison", "variant_headline", "visual_relevance",
-    "CNNEncoder", "JointEmbedding", "JointLoss", "SameItemTripletLoss", "VisualModel", "attribute_loss",
-    "cosine_matrix", "embed", "mbmr_loss", "triplet_loss", "METHODS", "EmbeddingSampler",
-    "benchmark_results", "MultimodalSearch", "Request", "ScalableSearch", "arithmetic_query",
-    "exact_soft_search", "filtered_scores", "hard_filter", "hard_scores", "latencies", "normalize",
-    "recall_at_k", "save_embeddings", "scale_study", "soft_filter", "text_vector", "value_word_ids",
-    "nearest_words", "VARIANTS", "judge_loader", "make_encoder", "make_judge", "make_model", "run_name",
-    "train_loader", "valid_recall", "word_vectors",
+    "Config", "SPLITS", "Data", "SearchData", "from_catalog", "from_world", "load_data", "receipt_data",
+    "receipt_vocab", "BEST_SINGLE", "CLAIMS", "COMPARED", "DISCOUNT", "ROWS", "SCORES", "VARIANT_KEYS",
+    "chance_ndcg", "claims_frame", "evaluate", "evaluate_models", "headline", "method_key", "method_summary",
+    "ndcg_at_k", "oracle_scores", "per_seed", "receipt_judge", "receipt_results", "results_glue",
+    "results_table", "retrieval_recall", "retrieval_recalls", "search_engine", "table", "text_relevance",
+    "tune_weight", "variant_comparison", "variant_headline", "visual_relevance", "CNNEncoder", "JointEmbedding",
+    "JointLoss", "SameItemTripletLoss", "VisualModel", "attribute_loss", "cosine_matrix", "embed", "mbmr_loss",
+    "triplet_loss", "METHODS", "EmbeddingSampler", "benchmark_results", "MultimodalSearch", "Request",
+    "ScalableSearch", "arithmetic_query", "exact_soft_search", "filtered_scores", "hard_filter", "hard_scores",
+    "latencies", "normalize", "recall_at_k", "save_embeddings", "scale_glue", "scale_study", "soft_filter",
+    "text_vector", "value_word_ids", "nearest_words", "VARIANTS", "judge_loader", "make_encoder", "make_judge",
+    "make_model", "run_name", "train_loader", "valid_recall", "word_vectors",
 ]

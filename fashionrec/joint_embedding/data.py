@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from fashionrec import backbones, store
 from fashionrec.config import select_device
@@ -177,3 +179,27 @@ def load_data(cfg: Config) -> Data:
     return Data(**vars(records), pipe=pipe, words=words, vocab=vocab, bags={s: vocab.bag(words[s]) for s in SPLITS},
                 lexicon=attribute_lexicon(records.synonyms, vocab), inputs=inputs, photo_inputs=photo_inputs,
                 image_dim=image_dim, standardiser=standardiser, digest=digest)
+
+
+def receipt_data(data: Data) -> str:
+    """The data receipt the notebook prints (nbval compares it): items per split, image and photo
+    shapes, queries per split and by kind, the model inputs' shapes."""
+    out = io.StringIO()
+    print("items train/valid/test:", "/".join(str(len(data.items[s])) for s in SPLITS), file=out)
+    print("images:", data.images["test"].shape, "| same-item photos for the judge:", data.photos.shape, file=out)
+    kinds = pd.Series([q.kind for q in data.queries["test"]]).value_counts().sort_index()
+    print("queries valid/test:", len(data.queries["valid"]), "/", len(data.queries["test"]), "| kinds:",
+          dict(kinds), file=out)
+    print("model inputs:", {s: tuple(data.inputs[s].shape) for s in SPLITS}, "| photos:",
+          tuple(data.photo_inputs.shape), file=out)
+    return out.getvalue().rstrip("\n")
+
+
+def receipt_vocab(data: Data) -> str:
+    """The text receipt: vocabulary size and cut, two-word names, the most frequent words and a few
+    lexicon entries (the first four values, and the patterns stripes / dots / checks when present)."""
+    shown = [*list(data.lexicon)[:4], *(v for v in ("stripes", "dots", "checks") if v in data.lexicon)]
+    return (f"vocabulary: {len(data.vocab)} words seen >= {data.vocab.min_count} times; "
+            f"{len(data.pipe.phrases)} two-word names\n"
+            f"most frequent: {data.vocab.words[:12]}\n"
+            f"lexicon: {({v: data.lexicon[v] for v in shown})}")

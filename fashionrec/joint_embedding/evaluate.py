@@ -111,8 +111,6 @@ def tune_weight(search: MultimodalSearch, method: str, queries: Sequence, item_i
     return best
 
 
-
-
 # ----- the chapter's evaluation: every trained model on the test catalog ------------------------
 def search_engine(model: JointEmbedding, data, split: str, device: str | torch.device = "cpu") -> MultimodalSearch:
     """Exact multimodal search over ``split``'s items with ``model``'s embeddings and attribute head."""
@@ -241,3 +239,45 @@ def variant_headline(summary: pd.DataFrame) -> dict[str, float]:
     """Glue keys ``ch4_<variant>_<what>`` of a ``claims.summarize`` of ``variant_comparison``."""
     return {f"ch4_{VARIANT_KEYS[v]}_{short}": float(summary.loc[v, (col, "mean")])
             for v in summary.index for col, short in COMPARED.items()}
+
+
+# ----- the notebook's receipts and glue -----------------------------------------------------------
+def receipt_judge(judge_test: np.ndarray, data) -> str:
+    """The judge's receipt: the share of test items whose nearest other item under the judge has
+    their sub-category."""
+    unit = normalize(judge_test)
+    nearest = np.argsort(-(unit @ unit.T), axis=1)[:, 1]
+    subs = np.array([it.subcategory for it in data.items["test"]])
+    return (f"judge: the nearest catalog item has the query's sub-category for "
+            f"{np.mean(subs == subs[nearest]):.3f} of the catalog")
+
+
+def receipt_results(cfg, data, judge_test: np.ndarray, scores: pd.DataFrame, variants: pd.DataFrame,
+                    tested: Sequence) -> str:
+    """The results receipt: ``receipt_judge``, the MBMR model's mean V-, T- and MM-nDCG per method
+    (``method_summary``), the variants' means (a ``claims.summarize`` of ``variant_comparison``) and
+    one line per claim; 3 decimals."""
+    head = (f"MBMR model, {len(cfg.seeds)} seed(s), {len(data.queries['test'])} test "
+            f"queries, nDCG@{cfg.k}, mean over seeds")
+    means = [method_summary(scores), variants]
+    return "\n".join([receipt_judge(judge_test, data), head, *(t.xs("mean", axis=1, level=1).round(3).to_string() for t in means),
+                      *(str(c) for c in tested)])
+
+
+def results_glue(cfg, data, scores: pd.DataFrame, weights: Mapping[tuple[str, int, str], float],
+                 variants: pd.DataFrame, tested: Sequence) -> dict[str, float | int | str]:
+    """Every glue key of the results and claims sections: ``headline`` of the MBMR model's
+    ``method_summary``, the run's sizes (``ch4_vocab_size``, ``ch4_n_seeds``, ``ch4_k``,
+    ``ch4_n_test_items``, ``ch4_n_test_queries``), the mean tuned text weight
+    ``ch4_alpha_{arithmetic,combined}`` over seeds, ``variant_headline(variants)`` and, per claim k,
+    ``ch4_claim<k>_share`` (share of seeds with a positive difference) and ``ch4_claim<k>_verdict``."""
+    out = {**headline(method_summary(scores)), "ch4_vocab_size": len(data.vocab), "ch4_n_seeds": len(cfg.seeds),
+           "ch4_k": cfg.k, "ch4_n_test_items": len(data.items["test"]),
+           "ch4_n_test_queries": len(data.queries["test"])}
+    for method in ("arithmetic", "combined"):
+        out[f"ch4_alpha_{method}"] = float(np.mean([weights["MBMR", s, method] for s in cfg.seeds]))
+    out.update(variant_headline(variants))
+    for k, c in enumerate(tested, 1):
+        out[f"ch4_claim{k}_share"] = float(np.mean(np.array(c.diffs) > 0))
+        out[f"ch4_claim{k}_verdict"] = c.verdict
+    return out

@@ -339,10 +339,15 @@ def save_embeddings(path, image_embeddings: np.ndarray, word_embeddings: np.ndar
     return store.atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def benchmark_results(runs_root) -> pd.DataFrame | None:
-    """The rows of every ``benchmarks/bench_ch4_search.py`` result under ``runs_root`` (one table,
-    with the file's catalog size, dimension, threads and queries), or None when it has not been run."""
+def benchmark_results(runs_root=None) -> pd.DataFrame | None:
+    """The rows of every ``benchmarks/bench_ch4_search.py`` result under ``runs_root`` (default: the
+    book's runs folder, ``report.runs_root()``; one table, with the file's catalog size, dimension,
+    threads and queries), or None when it has not been run."""
     from pathlib import Path
+
+    from fashionrec import report
+
+    runs_root = report.runs_root() if runs_root is None else runs_root
 
     paths = sorted((Path(runs_root) / "joint_embedding" / "benchmark").glob("search_*.json"))
     if not paths:
@@ -353,3 +358,12 @@ def benchmark_results(runs_root) -> pd.DataFrame | None:
         info = {k: result.get(k) for k in ("n", "dim", "threads", "queries", "cpus")}
         tables.append(pd.DataFrame(result["rows"]).assign(file=path.name, **info))
     return pd.concat(tables, ignore_index=True).round(3)
+
+
+def scale_glue(scale: pd.DataFrame, n_real_items: int, scale_n: int) -> dict[str, float | int]:
+    """The scale section's glue keys: ``ch4_n_real_items``, ``ch4_scale_n`` and the recall@20 and
+    soft recall@20 of IVF at its widest setting (the last IVF row of ``scale_study``)."""
+    best_ivf = scale[scale["index"] == "ivf"].iloc[-1]
+    return {"ch4_n_real_items": n_real_items, "ch4_scale_n": scale_n,
+            "ch4_scale_ivf_recall20": float(best_ivf["recall20"]),
+            "ch4_scale_ivf_soft_recall20": float(best_ivf["soft_recall20"])}
