@@ -29,8 +29,8 @@
 
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
-dataset = None  # None = the profile's own; or "polyvore", "polyvore_outfits"
-data_root = None  # None = the profile's own (paper: data/polyvore)
+dataset = None  # None: the profile's own; or "polyvore", "polyvore_outfits"
+data_root = None  # None: the profile's own (paper: data/polyvore)
 device = "auto"  # cuda when available
 seed = 0
 

@@ -29,8 +29,8 @@
 
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
-dataset = None  # None = the profile's own: fashionworld, or polyvore_u on paper
-data_root = None  # None = the profile's own (paper: data/polyvore_u, data/README.md)
+dataset = None  # None: the profile's own: fashionworld, or polyvore_u on paper
+data_root = None  # None: the profile's own (paper: data/polyvore_u, data/README.md)
 device = "auto"  # cuda when available
 seed = 0
 

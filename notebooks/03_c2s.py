@@ -40,8 +40,8 @@
 
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
-dataset = None  # None = the profile's own: FashionWorld, or deepfashion_c2s for paper
-data_root = None  # None = the profile's own (paper: data/deepfashion)
+dataset = None  # None: the profile's own: FashionWorld, or deepfashion_c2s for paper
+data_root = None  # None: the profile's own (paper: data/deepfashion)
 device = "auto"  # cuda when available
 seed = 0
 

@@ -25,8 +25,8 @@
 
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
-dataset = None        # None = the profile default: fashionworld, paper: catalog
-data_root = None      # None = the profile default, paper: data/fashion-product-images
+dataset = None        # None: the profile default: fashionworld, paper: catalog
+data_root = None      # None: the profile default, paper: data/fashion-product-images
 device = "auto"       # cuda when available
 seed = 0
 

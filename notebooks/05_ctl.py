@@ -34,8 +34,8 @@
 
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
-dataset = None  # None = the profile's own; or "fashionworld" | "stl_fashion"
-data_root = None  # None = the profile's own (paper: data/stl-fashion)
+dataset = None  # None: the profile's own; or "fashionworld" | "stl_fashion"
+data_root = None  # None: the profile's own (paper: data/stl-fashion)
 device = "auto"  # cuda when available
 seed = 0
 

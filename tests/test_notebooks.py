@@ -37,6 +37,8 @@ def test_one_parameters_cell_with_the_common_parameters(source: Path):
     for name in ("profile", "dataset", "data_root", "device", "seed"):
         assert f"{name} =" in cells[0].source, f"{source.name}: parameters cell lacks {name!r}"
     assert 'profile = "standard"' in cells[0].source
+    # papermill reads each parameter line; a second "=" (e.g. in a comment) makes it warn "Unable to parse"
+    assert not [line for line in cells[0].source.splitlines() if line.count("=") > 1], source.name
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
