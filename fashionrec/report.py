@@ -13,7 +13,6 @@ case with underscores; book pages cite them as ``{glue:text}`../notebooks/NN_nam
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import platform
@@ -33,8 +32,10 @@ def runs_root() -> Path:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    """A short, stable hash of a config (the run folder's name)."""
-    return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    """A short, stable digest of a run's config, code and data (the run folder's name): ``store.key``."""
+    from fashionrec import store
+
+    return store.key(config, size=5)
 
 
 def environment() -> dict[str, Any]:

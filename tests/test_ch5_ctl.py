@@ -317,11 +317,7 @@ def test_paper_preset_keeps_its_dataset_and_root_when_the_notebook_passes_none()
 
 
 def test_results_frame_glue_values_and_claims():
-    results = {("chance", 0): ctl.chance(49), ("raw features", 0): {m: 0.5 for m in ctl.METRICS}}
-    for s, (full, glob) in enumerate([(0.70, 0.65), (0.72, 0.665), (0.71, 0.66)]):
-        results["CTL full", s] = {m: full for m in ctl.METRICS}
-        results["CTL global", s] = {m: glob for m in ctl.METRICS}
-    long = ctl.results_frame(results)
+    long, _ = results_and_claims()
     assert list(long.columns[:2]) == ["method", "seed"] and len(long) == 8
     glued = ctl.glue_values(long, oracle_accuracy=0.9, oracle_auc=0.8)
     assert glued["ch5_full_accuracy"] == pytest.approx(0.71) and glued["ch5_chance_hit10"] == pytest.approx(0.2)
