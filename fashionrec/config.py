@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -98,12 +98,20 @@ class ChapterConfig:
     device: str = "auto"  # "auto" = cuda when available
     seed: int = 0  # FashionWorld's seed and the data's; training seeds are ``seeds``
     seeds: tuple[int, ...] = (0,)  # one trained model per seed; claims are tested over them
+    overridden: tuple[str, ...] = ()  # the fields set beyond the profile's preset (recorded with the run)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
     DATASETS: ClassVar[tuple[str, ...]] = ()  # the datasets the chapter reads; () = not checked
+    # The explicit size overrides that let the ``paper`` profile run end to end on a CPU, on a
+    # small export of its dataset (``fashionrec paper-path``): steps, image size, users. Never used
+    # unless asked for; a run that uses them lists them in ``overridden``.
+    PAPER_ON_CPU: ClassVar[dict[str, Any]] = {}
 
     def __post_init__(self) -> None:
         check_profile(self.profile)
+        for f in fields(self):  # a list from the command line or papermill -> the field's tuple
+            if isinstance(getattr(self, f.name), list) and isinstance(f.default, tuple):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
         seeds = self.seeds
         if isinstance(seeds, int) or not all(isinstance(s, int) for s in seeds) or not seeds:
             raise ValueError(f"{type(self).__name__}.seeds must be a non-empty tuple of ints; got {seeds!r}")
@@ -117,18 +125,32 @@ class ChapterConfig:
         """The chapter's preset for ``profile`` with the overrides that are not ``None``.
 
         ``seed=s`` without ``seeds`` shifts the preset's seeds to ``s, s + 1, ...`` (as many as the
-        preset has). Unknown names raise a ValueError that lists the known ones.
+        preset has). A nested config (``train``) may be given as a dict of the fields to change, e.g.
+        ``train={"epochs": 1}``. Unknown names raise a ValueError that lists the known ones. The
+        fields whose value differs from the preset's are listed in ``overridden``.
         """
         check_profile(profile)
-        names = {f.name for f in fields(cls)}
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if unknown := sorted(set(given) - names):
-            raise ValueError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        defaults = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+                    for f in fields(cls) if f.default is not MISSING or f.default_factory is not MISSING}
+        given = {k: v for k, v in overrides.items() if v is not None and k != "overridden"}
+        if unknown := sorted(set(given) - set(defaults)):
+            raise ValueError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(defaults))}")
+        preset = {**defaults, **cls.PRESETS.get(profile, {})}
+        for name, value in given.items():
+            if isinstance(value, dict) and is_dataclass(preset[name]):
+                nested = {f.name for f in fields(preset[name])}
+                if unknown := sorted(set(value) - nested):
+                    raise ValueError(f"{cls.__name__}.{name} has no field(s) {', '.join(unknown)}; "
+                                     f"known: {', '.join(sorted(nested))}")
+                given[name] = replace(preset[name], **value)
         values = {**cls.PRESETS.get(profile, {}), **given}
         if "seed" in given and "seeds" not in given:
-            n = len(values.get("seeds", next(f.default for f in fields(cls) if f.name == "seeds")))
+            n = len(preset["seeds"])
             values["seeds"] = tuple(range(given["seed"], given["seed"] + n))
-        return cls(profile=profile, **values)
+        changed = tuple(sorted(k for k, v in values.items() if k in given and v != preset[k]
+                               and k != "chapter" and not (k == "seeds" and "seeds" not in given)))
+        return cls(profile=profile, overridden=changed, **values)
 
     @property
     def on_world(self) -> bool:

@@ -16,7 +16,9 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("fashionrec", "torch", "torchvision", "numpy", "scikit-learn", "scikit-image", "faiss-cpu")
 _current: Path | None = None
+_T0 = time.perf_counter()  # when the notebook first imported the library: its first code cell
+_clock: dict[str, Any] = {"setup": None, "stages": []}  # report.setup's time and the timed stages
 
 
 def runs_root() -> Path:
@@ -65,6 +69,17 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _cpu_isa() -> str:
+    """The newest vector ISA the CPU has (from /proc/cpuinfo's flags): what native kernels would use."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    return next((name for flag, name in (("amx_tile", "AVX512 with AMX"), ("avx512f", "AVX512"),
+                                         ("avx2", "AVX2")) if flag in flags), "no AVX2")
+
+
 def hardware() -> dict[str, Any]:
     """What decides the float results of a run: CPU model and cores, torch's CPU kernel capability,
     threads, the BLAS / oneDNN builds and the kernel-pinning variables, the GPU if any."""
@@ -75,7 +90,8 @@ def hardware() -> dict[str, Any]:
     onednn = next((line.strip(" -") for line in config.splitlines() if "MKL-DNN" in line or "oneDNN" in line),
                   None)
     pins = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS")
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    return {"cpu": _cpu_model(), "cpu_isa": _cpu_isa(), "cores": os.cpu_count(),
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch_threads": torch.get_num_threads(), "mkl": mkl, "onednn": onednn,
             "kernel_env": {k: os.environ.get(k) for k in pins},
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
@@ -129,7 +145,86 @@ def setup(config: Any, data: str = "", code: str | None = None) -> Setup:
 
     seed_everything(config.seed)
     device = select_device(config.device)
+    _clock.update(setup=time.perf_counter(), stages=[], extra=[])
     return Setup(start_run(config, str(device), code=code, data=data), device)
+
+
+def add_time(stage: str, seconds: float, **extra: Any) -> None:
+    """Add a timed stage (``train.fit`` adds each training, with its samples and peak GPU memory) to
+    the run's ``timings.json`` (what ``scripts/gpu_check.sh`` reads)."""
+    _clock["stages"].append((stage, float(seconds)))
+    _clock.setdefault("extra", []).append({"stage": stage, "seconds": float(seconds), **extra})
+    if _current is not None:
+        from fashionrec import store
+
+        store.save_json(_current / "timings.json", {"stages": _clock["extra"]})
+
+
+def stage_times(now: float | None = None) -> list[tuple[str, float, int]]:
+    """(stage, seconds, count) since the library was imported: "data and setup" (up to ``setup``),
+    each kind of training (``train.fit``'s label with its numbers as #, e.g. "siamese seed #"), and
+    "features, evaluation, figures and the rest" (what remains)."""
+    now = time.perf_counter() if now is None else now
+    setup_at = _clock["setup"] if _clock["setup"] is not None else _T0
+    groups: dict[str, list[float]] = {}
+    for name, seconds in _clock["stages"]:
+        groups.setdefault(re.sub(r"\d+", "#", name), []).append(seconds)
+    rows = [("data and setup", setup_at - _T0, 1)]
+    rows += [(f"training: {name}", sum(v), len(v)) for name, v in groups.items()]
+    trained = sum(sum(v) for v in groups.values())
+    rows.append(("features, evaluation, figures and the rest", max(0.0, now - setup_at - trained), 1))
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Box:
+    """A page's reproducibility box: Markdown in the book, plain text in a terminal."""
+
+    markdown: str
+    text: str
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def reproducibility_box(config: Any = None) -> Box:
+    """The chapter's reproducibility box: the machine, the software, the run and the wall time of each
+    stage. It is not a receipt (times and machines differ from run to run); the receipts above it are
+    what reproduces, bit for bit, on any x86-64 CPU with AVX2 under the runner's kernel pins."""
+    hw, env = hardware(), environment()
+    pins = {k: v for k, v in hw["kernel_env"].items() if v}
+    kernels = (f"pinned ({', '.join(f'{k}={v}' for k, v in pins.items())})" if pins.get("ATEN_CPU_CAPABILITY")
+               else "native (not pinned: the last digits may differ from the book's)")
+    versions = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v and k != "fashionrec")
+    rows = [("machine", f"{hw['cpu']} ({hw['cpu_isa']}), {hw['cores']} cores; torch CPU kernels "
+                        f"{hw['torch_cpu_capability']}, "
+                        f"{hw['torch_threads']} threads" + (f"; GPU {hw['gpu']}" if hw["gpu"] else "")),
+            ("kernels", kernels),
+            ("software", f"Python {env['python']}, {versions}; {hw['mkl'] or 'no MKL'}; {hw['onednn'] or 'no oneDNN'}"),
+            ("code", f"git {env['git_commit'][:12]}" + (f", run folder {_current.relative_to(runs_root())}"
+                                                        if _current is not None and _current.is_relative_to(runs_root())
+                                                        else ""))]
+    if config is not None:
+        over = getattr(config, "overridden", ())
+        rows.insert(0, ("run", f"profile {config.profile}, dataset {config.dataset}, seeds "
+                               f"{', '.join(map(str, config.seeds))}"
+                               + (f"; set beyond the preset: {', '.join(over)}" if over else "")
+                               + f"; device {config.device}"))
+    times = stage_times()
+    total = sum(t for _, t, _ in times)
+    time_rows = [(name + (f" (×{n})" if n > 1 else ""), f"{t:.0f} s") for name, t, n in times]
+    md = ["**Reproducibility.** The numbers in the receipts reproduce bit for bit on any x86-64 CPU with "
+          "AVX2 under the runner's kernel pins (check: `bash scripts/test.sh --book`); on a GPU, expect "
+          "them within the printed spread. This run:", "", "| | |", "|---|---|"]
+    md += [f"| {k} | {v} |" for k, v in rows]
+    md += ["", f"| wall time since the first import: {total:.0f} s | |", "|---|---:|"]
+    md += [f"| {k} | {v} |" for k, v in time_rows]
+    text = ["Reproducibility", *(f"  {k}: {v}" for k, v in rows), f"  wall time since the first import: {total:.0f} s",
+            *(f"    {k}: {v}" for k, v in time_rows)]
+    return Box("\n".join(md), "\n".join(text))
 
 
 def record(key: str, value: Any, display: bool = False) -> None:

@@ -18,13 +18,19 @@ DEFAULT_PROFILE = "standard"
 KERNEL_PINS: dict[str, str] = {
     "ATEN_CPU_CAPABILITY": "avx2",  # torch's vectorised CPU kernels
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN convolutions and matmuls
-    "MKL_CBWR": "AVX2",  # MKL's conditional bitwise reproducibility branch
+    # MKL's conditional bitwise reproducibility branch: "COMPATIBLE" is the one code path MKL runs
+    # alike on Intel and AMD CPUs; with "AVX2", sgemm and exp differed between an AMD EPYC and an
+    # (emulated) Intel Haswell (benchmarks/cross_isa.py). No measurable cost on the smoke chapters.
+    "MKL_CBWR": "COMPATIBLE",
     "OPENBLAS_CORETYPE": "Haswell",  # numpy's OpenBLAS kernels
     "OMP_NUM_THREADS": "2",  # reductions split the same way on every machine
     "MKL_NUM_THREADS": "2",
 }
 """What the runner pins so that the float results do not depend on the machine: every x86-64 CPU with
-AVX2 runs the same AVX2 kernels with the same number of threads, whatever newer instructions it has.
+AVX2 runs the same AVX2 kernels (MKL its vendor-neutral path) with the same number of threads,
+whatever newer instructions it has. With ``fashionrec.optim.Adam`` (a correctly rounded square root),
+``benchmarks/cross_isa.py`` trains to the same bits on an AMD EPYC with AVX-512 and on emulated
+AVX2-only Intel Haswell and AMD EPYC-Milan CPUs.
 ``fashionrec run --native-kernels`` (or ``FASHIONREC_NATIVE_KERNELS=1``) leaves them to the machine."""
 
 
@@ -68,6 +74,37 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+def notebook_parameters(nb: Any) -> set[str]:
+    """The names assigned in a notebook's ``parameters`` cell."""
+    import re
+
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    return {m.group(1) for c in cells for m in re.finditer(r"^(\w+)\s*=", c.source, re.M)}
+
+
+def fold_overrides(params: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """Move ``-p`` values that are not notebook parameters into the ``overrides`` dict (config fields).
+
+    ``-p pretrained=false -p train.epochs=1`` -> ``overrides={"pretrained": False, "train": {"epochs": 1}}``,
+    so any config field can be set from the command line; a notebook without ``overrides`` keeps them as is.
+    """
+    if "overrides" not in names:
+        return params
+    out = {k: v for k, v in params.items() if k in names}
+    overrides = dict(out.get("overrides") or {})
+    for key, value in params.items():
+        if key in names:
+            continue
+        *path, last = key.split(".")
+        node = overrides
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    if overrides:
+        out["overrides"] = overrides
+    return out
+
+
 def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
             params: dict[str, Any] | None = None, timeout: int | None = None) -> Path:
     """Run one notebook source with papermill; return the executed notebook's path."""
@@ -77,7 +114,7 @@ def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
 
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    parameters = dict(params or {})
+    parameters = fold_overrides(dict(params or {}), notebook_parameters(nb))
     if profile != DEFAULT_PROFILE:
         parameters["profile"] = profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,15 +141,29 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
 
     check_profile(profile)
     pin_kernels(native_kernels)
-    if "FASHIONREC_RUNS" in os.environ:  # notebooks run in notebooks/: a relative path would land there
+    _absolute_runs_root()
+
+    def run_one(k: int, n: int, source: Path) -> Path:
+        print(f"[{k}/{n}] {source.stem} (profile {profile}) ...", flush=True)
+        return execute(source, out_dir, profile, params)
+
+    return _each(find_notebooks(names), run_one, keep_going)
+
+
+def _absolute_runs_root() -> None:
+    """Notebooks run in notebooks/: a relative ``$FASHIONREC_RUNS`` would land there."""
+    if "FASHIONREC_RUNS" in os.environ:
         os.environ["FASHIONREC_RUNS"] = str(Path(os.environ["FASHIONREC_RUNS"]).resolve())
-    sources = find_notebooks(names)
+
+
+def _each(sources: list[Path], run_one: Any, keep_going: bool) -> list[str]:
+    """``run_one(k, n, source)`` for each source with a progress line; the failures (stop at the first
+    unless ``keep_going``)."""
     failures = []
     for k, source in enumerate(sources, 1):
-        print(f"[{k}/{len(sources)}] {source.stem} (profile {profile}) ...", flush=True)
         start = time.perf_counter()
         try:
-            out = execute(source, out_dir, profile, params)
+            out = run_one(k, len(sources), source)
         except NotebookFailed as err:
             print(f"[{k}/{len(sources)}] FAILED {err}", flush=True)
             failures.append(str(err))
@@ -121,6 +172,38 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
             continue
         print(f"[{k}/{len(sources)}] {source.stem} done in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
     return failures
+
+
+def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
+               image_size: int = 96) -> list[str]:
+    """Each chapter's ``paper`` profile, end to end, on a smoke-sized export of its paper dataset.
+
+    For chapter ``NN_key``: ``fashionrec.export`` writes the smoke FashionWorld in the layout of the
+    paper preset's dataset under ``out_dir/exports/<format>`` (with the real data's quirks), then the
+    notebook runs with ``profile="paper"`` on it and the chapter's explicit CPU size overrides
+    (``Config.PAPER_ON_CPU``, recorded in the run's ``overridden``). Returns the failures.
+    """
+    import importlib
+    import json
+
+    from .export import export
+
+    pin_kernels()
+    os.environ["FASHIONREC_CHECKPOINTS"] = "0"  # paper networks' checkpoints: GBs a run, not needed here
+    _absolute_runs_root()
+
+    def run_one(k: int, n: int, source: Path) -> Path:
+        cfg_cls = importlib.import_module(f"fashionrec.{source.stem[3:]}").Config
+        fmt = cfg_cls.PRESETS["paper"]["dataset"]
+        root = (out_dir / "exports" / fmt).resolve()
+        print(f"[{k}/{n}] {source.stem}: exporting {fmt} -> {root}", flush=True)
+        print(export(fmt, root, "smoke", 0, image_size).summary(), flush=True)
+        params = {"dataset": fmt, "data_root": str(root), "device": "cpu",
+                  "overrides": json.loads(json.dumps(cfg_cls.PAPER_ON_CPU))}  # tuples -> lists for papermill
+        print(f"[{k}/{n}] {source.stem} (profile paper, overrides {params['overrides']}) ...", flush=True)
+        return execute(source, out_dir, "paper", params)
+
+    return _each([s for s in find_notebooks(names) if s.stem[:2] != "00"], run_one, keep_going)
 
 
 def receipts(path: Path) -> list[tuple[str, str]]:

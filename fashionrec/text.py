@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fashionrec.optim import Adam
+
 TOKEN = re.compile(r"[a-z0-9]+(?:[&'-][a-z0-9]+)*")
 
 STOP_WORDS = frozenset("""
@@ -287,7 +289,7 @@ def train_word2vec(docs: Sequence[Sequence[int]], vocab_size: int, dim: int, ste
     gen = torch.Generator().manual_seed(seed)
     centre = nn.Parameter((torch.rand(vocab_size, dim, generator=gen) - 0.5) / dim)
     context = nn.Parameter(torch.zeros(vocab_size, dim))
-    opt = torch.optim.Adam([centre, context], lr=lr)
+    opt = Adam([centre, context], lr=lr)  # fashionrec.optim: the same steps on every CPU
     for _ in range(steps):
         loss = sgns_loss(centre, context, pairs, noise, negatives)
         opt.zero_grad()

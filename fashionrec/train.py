@@ -35,7 +35,9 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from fashionrec import report
 from fashionrec.config import TrainConfig
+from fashionrec.optim import Adam
 
 LossFn = Callable[[nn.Module, Any], Tensor]  # (model, batch) -> scalar loss; batch on device
 ValidFn = Callable[[nn.Module], float]  # model -> validation metric, higher is better
@@ -63,11 +65,12 @@ class History:
 
 
 def make_optimizer(params: Iterable, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """``cfg.optimizer`` ("adam" | "adamw" | "sgd") over ``params`` with lr and weight decay."""
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    """``cfg.optimizer`` ("adam" | "adamw" | "sgd") over ``params`` with lr and weight decay.
+
+    Adam and AdamW are ``fashionrec.optim.Adam``: torch's update with a correctly rounded square root.
+    """
+    if cfg.optimizer in ("adam", "adamw"):  # with a correctly rounded sqrt: the same on every CPU
+        return Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, decoupled=cfg.optimizer == "adamw")
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                                weight_decay=cfg.weight_decay)
@@ -97,6 +100,17 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
         return 1.0
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _batch_size(batch: Any) -> int:
+    """The number of samples in a batch: the first dimension of its first tensor (0 if none)."""
+    if isinstance(batch, Tensor):
+        return int(batch.shape[0]) if batch.ndim else 1
+    if isinstance(batch, dict):
+        batch = list(batch.values())
+    if isinstance(batch, (list, tuple)):
+        return next((n for n in map(_batch_size, batch) if n), 0)
+    return 0
 
 
 def move_to(batch: Any, device: str | torch.device) -> Any:
@@ -130,7 +144,8 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
         cfg: optimiser, schedule, clipping, AMP and early-stopping settings.
         valid_fn: ``model -> float``, higher is better.
         device: where to train.
-        run_dir: folder for ``last.pt``, ``best.pt`` and ``history.csv``; None = no files.
+        run_dir: folder for ``last.pt``, ``best.pt`` and ``history.csv``; None = no files (also
+            when ``$FASHIONREC_CHECKPOINTS`` is "0", as in ``fashionrec paper-path``).
         resume: continue from ``run_dir/last.pt`` when it exists. A finished run trains no
             further: its best weights are loaded and its history returned.
         params: parameters to optimise (default: all with ``requires_grad``).
@@ -140,6 +155,9 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
     Returns:
         The History of all epochs, including those of earlier runs that were resumed.
     """
+    began = time.perf_counter()
+    if os.environ.get("FASHIONREC_CHECKPOINTS") == "0":  # paper-path and the GPU check: no files
+        run_dir = None
     device = torch.device(device)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad] if params is None else list(params)
@@ -148,7 +166,13 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
     steps_per_epoch = len(train_loader) if isinstance(train_loader, Sized) else 0
     scheduler = make_scheduler(optimizer, cfg, steps_per_epoch)
     use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    # bf16 autocast where the GPU has it (no loss scaling needed), else fp16 with a GradScaler
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        if os.environ.get("FASHIONREC_CHANNELS_LAST") == "1":  # the GPU check: faster convolutions
+            model.to(memory_format=torch.channels_last)
 
     run = dict(history=[], best_metric=-math.inf, best_state=None, bad_epochs=0, stopped=False)
     last = Path(run_dir) / "last.pt" if run_dir is not None else None
@@ -162,6 +186,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
         _set_rng_states(ckpt.pop("rng"), train_loader)
         run.update(ckpt)
     history = History(run["history"])
+    n_samples = 0
 
     for epoch in range(len(history.rows) + 1, cfg.epochs + 1):
         if run["stopped"]:
@@ -171,7 +196,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
         total, n_batches = torch.zeros((), device=device), 0
         bar = tqdm(train_loader, desc=f"{desc} {epoch}/{cfg.epochs}", disable=not progress)
         for batch in bar:
-            with torch.autocast(device.type, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 loss = loss_fn(model, move_to(batch, device))
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -183,6 +208,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
             scheduler.step()
             total += loss.detach().float()
             n_batches += 1
+            n_samples += _batch_size(batch)
             if progress and n_batches % 10 == 0:
                 bar.set_postfix(loss=f"{total.item() / n_batches:.4f}", refresh=False)
         if n_batches == 0:
@@ -211,6 +237,8 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
     if run["best_state"] is not None:
         model.load_state_dict(run["best_state"])
     model.eval()
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    report.add_time(desc, time.perf_counter() - began, samples=n_samples, peak_bytes=peak)  # stage times
     return history
 
 

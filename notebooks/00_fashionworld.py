@@ -410,3 +410,13 @@ report.record(
 #   the same gap Han et al. saw on Polyvore (68.6 %, V, vs 64.9 %, V2; see chapter 1).
 # - No single attribute solves the world: the best one reaches a compatibility AUC of
 #   {glue:text}`world_best_single_attribute_compat:.3f`, against the oracle's {glue:text}`world_compat_oracle:.3f`.
+
+# %% [markdown]
+# ## Reproducibility
+#
+# The machine this page ran on, its kernels and software, and the wall time of each stage
+# (`report.reproducibility_box`). The receipts above are what reproduces; these times are
+# not.
+
+# %%
+report.reproducibility_box(cfg)

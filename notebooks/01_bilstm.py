@@ -33,6 +33,7 @@ dataset = None  # None: the profile's own; or "polyvore", "polyvore_outfits"
 data_root = None  # None: the profile's own (paper: data/polyvore)
 device = "auto"  # cuda when available
 seed = 0
+overrides = None  # config fields for this run (a dict), e.g. CPU sizes
 
 # %%
 import matplotlib.pyplot as plt
@@ -43,7 +44,7 @@ import torch
 from fashionrec import bilstm, claims, plots, report, train
 
 cfg = bilstm.Config.for_profile(profile, dataset=dataset, data_root=data_root,
-                                device=device, seed=seed)
+                                device=device, seed=seed, **(overrides or {}))
 cfg
 
 # %% [markdown]
@@ -65,8 +66,8 @@ run = report.setup(cfg, data=data.digest)
 print(bilstm.receipt_data(data, cfg.min_word_count))
 
 # %% [markdown]
-# The first training outfits (FashionWorld; real data shows its note instead), and the
-# categories and shop texts of the first one:
+# The first training outfits, and the categories and shop texts of the first one (on
+# real data, the loader's note instead: what it read, built, and counted as missing):
 
 # %%
 fig, example = bilstm.training_outfits(data, cfg.image_size)
@@ -518,3 +519,13 @@ report.record_all(bilstm.headline_numbers(summary, data, cfg.methods, len(cfg.se
 #    the attribute diagnostic's.
 # 5. Set `max_items=4` (only the first four items of each outfit): which of FITB with
 #    random negatives and AUC suffers more, and why?
+
+# %% [markdown]
+# ## Reproducibility
+#
+# The machine this page ran on, its kernels and software, and the wall time of each stage
+# (`report.reproducibility_box`). The receipts above are what reproduces; these times are
+# not.
+
+# %%
+report.reproducibility_box(cfg)

@@ -33,6 +33,7 @@ dataset = None  # None: the profile's own: fashionworld, or polyvore_u on paper
 data_root = None  # None: the profile's own (paper: data/polyvore_u, data/README.md)
 device = "auto"  # cuda when available
 seed = 0
+overrides = None  # config fields for this run (a dict), e.g. CPU sizes
 
 # %%
 import copy
@@ -46,7 +47,7 @@ import torch
 from fashionrec import claims, fashionnet, plots, report, train
 
 cfg = fashionnet.Config.for_profile(profile, dataset=dataset, data_root=data_root,
-                                    device=device, seed=seed)
+                                    device=device, seed=seed, **(overrides or {}))
 cfg
 
 # %% [markdown]
@@ -66,6 +67,8 @@ run = report.setup(cfg, data=data.digest)
 
 # %%
 fig = fashionnet.liked_and_random_figure(data, cfg.seed)  # None on real data
+if not cfg.on_world:
+    print("Skipped on real data: the figure shows a FashionWorld user's taste.")
 
 # %% [markdown]
 # ## The model: a feature network and a matching network
@@ -150,6 +153,9 @@ print(fashionnet.receipt_model(cfg, data, run.device))
 
 # %%
 chance, oracle = fashionnet.references(cfg, data)
+if oracle is None:
+    print("No oracle row on real data: only FashionWorld knows each user's true "
+          "likelihood of an outfit.")
 
 # %% [markdown]
 # ## Training: stage one, stage two, and the baselines
@@ -174,9 +180,11 @@ chance, oracle = fashionnet.references(cfg, data)
 # (liked, random) pairs, with early stopping on the valid lists' mean NDCG. The per-user
 # regimes keep **one** working copy of the network: before each user it is reset to the
 # starting weights, fine-tuned on that user's pairs (early stopping on the user's valid
-# list), and only the parameters that regime changes are kept (`user_state`). "Partial"
-# is cheap because the frozen feature network runs once over the item pool
-# (`with_cached_features`), not once per user and batch.
+# list), and only the parameters that regime trains are written to disk, one file per
+# user, before the next user starts (`PerUser`): one user's model is in memory at a
+# time, so the paper's 800 users with VGG-16 fit in a laptop's memory (a copy per user
+# would need about 430 GB). "Partial" is cheap because the frozen feature network runs
+# once over the item pool (`with_cached_features`), not once per user and batch.
 #
 # ```{literalinclude} ../fashionrec/fashionnet/train.py
 # :pyobject: train_per_user
@@ -193,7 +201,7 @@ for arch in fashionnet.ARCHS:
         rows.append(fashionnet.result_row(cfg, data, items, arch, "initial", s,
                                           initial))
         loader = fashionnet.pair_loader(data, data.users, cfg.train_negatives,
-                                        cfg.stage_one.batch_size, seed=s)
+                                        cfg.stage_one.batch_size, s, cfg.max_steps)
         histories[arch, s] = train.fit(
             model, loader, fashionnet.pair_loss(items), cfg.stage_one,
             valid_fn=fashionnet.valid_ndcg(items, data, cfg.discount), device=dev,
@@ -205,7 +213,7 @@ for arch in fashionnet.ARCHS:
             if regime == "partial" and arch == "A":
                 continue
             base = initial if regime == "direct" else model
-            path = run.run_dir / f"{arch}-{regime}-seed{s}.pt"  # every user's changes
+            path = run.run_dir / f"{arch}-{regime}-seed{s}"  # a file per user
             per_users[arch, regime, s] = fashionnet.train_per_user(
                 base, data, items, cfg, regime, s, dev, path)
             rows.append(fashionnet.result_row(cfg, data, items, arch, regime, s, base,
@@ -398,6 +406,8 @@ before = fashionnet.test_scores(general["C", s0], items, data)
 after = fashionnet.test_scores(general["C", s0], items, data, partial)
 user = fashionnet.most_improved_user(before, after, data.labels, cfg.discount)
 fig = fashionnet.improved_user_figure(data, user)  # None on real data
+if not cfg.on_world:
+    print("Skipped on real data: the figure draws FashionWorld's item images.")
 
 # %% tags=["nbval-check-output"]
 print(fashionnet.receipt_user(data, user))
@@ -456,10 +466,13 @@ print(fashionnet.receipt_user(data, user))
 #   {glue:text}`ch2_user_dim` numbers per user instead of a matching network per user,
 #   and one training run for everyone.
 #
-# Still missing: a run of the `paper` profile on Polyvore-U (its images are not
-# available here; the loader is tested on fixture files in the official format), and the
-# hard negatives of Polyvore-U (other users' liked outfits), which the loader reads but
-# this chapter does not train or evaluate with.
+# Still missing: a run of the `paper` profile on the real Polyvore-U (its images are not
+# available here). The same path runs end to end on a FashionWorld written in the
+# official Polyvore-U layout (`fashionrec paper-path 02`: VGG-16, CPU sizes), and the
+# memory and disk of stage two at VGG-16 size are measured in
+# `benchmarks/bench_ch2_users.py`. Also missing: the hard negatives of Polyvore-U
+# (other users' liked outfits), which the loader reads but this chapter does not train
+# or evaluate with.
 
 # %%
 # every number cited in this chapter: glued, and written to the run's metrics.json
@@ -492,3 +505,13 @@ report.record_all(fashionnet.chapter_values(cfg, data, results, chance, oracle, 
 #    the user-conditioned model overtake per-user partial fine-tuning, if anywhere?
 # 5. Make NDCG use the standard discount: `discount="standard"`. Which numbers change,
 #    and does any verdict?
+
+# %% [markdown]
+# ## Reproducibility
+#
+# The machine this page ran on, its kernels and software, and the wall time of each stage
+# (`report.reproducibility_box`). The receipts above are what reproduces; these times are
+# not.
+
+# %%
+report.reproducibility_box(cfg)

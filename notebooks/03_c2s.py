@@ -44,6 +44,7 @@ dataset = None  # None: the profile's own: FashionWorld, or deepfashion_c2s for 
 data_root = None  # None: the profile's own (paper: data/deepfashion)
 device = "auto"  # cuda when available
 seed = 0
+overrides = None  # config fields for this run (a dict), e.g. CPU sizes
 
 # %%
 import numpy as np
@@ -51,7 +52,7 @@ import numpy as np
 from fashionrec import c2s, claims, metrics, plots, report, train
 
 cfg = c2s.Config.for_profile(profile, dataset=dataset, data_root=data_root,
-                             device=device, seed=seed)
+                             device=device, seed=seed, **(overrides or {}))
 cfg
 
 # %% [markdown]
@@ -71,6 +72,8 @@ cfg
 data = c2s.load_data(cfg)
 run = report.setup(cfg, data=data.digest)
 test = data.test
+if not cfg.on_world:
+    print(data.note)  # what the loader skipped, and the listed images that are missing
 
 # %% tags=["nbval-check-output"]
 print(c2s.receipt_data(data))
@@ -105,6 +108,8 @@ ks = np.arange(1, cfg.max_k + 1)
 K = cfg.headline_k
 chance = c2s.chance_curves(test, ks)
 oracle = c2s.oracle_curves(data, ks)
+if not cfg.on_world:
+    print("no attribute oracle: only FashionWorld knows the photos' attributes")
 
 # %% [markdown]
 # On toy numbers: two queries, three gallery items, scores higher = closer. The first
@@ -469,3 +474,13 @@ print(serve.command(*service))
 # 5. **A bigger tower.** Change `hidden` and `embed_dim` (e.g. 1024 and 256, the paper
 #    profile's). Watch the validation curve in the training figure: does it overfit
 #    sooner?
+
+# %% [markdown]
+# ## Reproducibility
+#
+# The machine this page ran on, its kernels and software, and the wall time of each stage
+# (`report.reproducibility_box`). The receipts above are what reproduces; these times are
+# not.
+
+# %%
+report.reproducibility_box(cfg)

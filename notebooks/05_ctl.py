@@ -38,6 +38,7 @@ dataset = None  # None: the profile's own; or "fashionworld" | "stl_fashion"
 data_root = None  # None: the profile's own (paper: data/stl-fashion)
 device = "auto"  # cuda when available
 seed = 0
+overrides = None  # config fields for this run (a dict), e.g. CPU sizes
 
 # %%
 import matplotlib.pyplot as plt
@@ -48,7 +49,7 @@ import torch
 from fashionrec import claims, config, ctl, plots, report, train
 
 cfg = ctl.Config.for_profile(profile, dataset=dataset, data_root=data_root,
-                             device=device, seed=seed)
+                             device=device, seed=seed, **(overrides or {}))
 cfg
 
 # %% [markdown]
@@ -69,6 +70,9 @@ cfg
 # With `dataset="stl_fashion"` the same call reads STL-Fashion (`fashionrec.datasets.stl`):
 # scene-product pairs with the product's box, split by scene, with negatives of the same category,
 # since the dataset ships neither a split nor negatives. `ctl.load_data` is the one data call.
+# `python -m fashionrec paper-path 05` runs this page's `paper` profile end to end on a FashionWorld
+# written in STL-Fashion's layout (`python -m fashionrec export stl_fashion`), with the CPU sizes of
+# `ctl.Config.PAPER_ON_CPU`.
 #
 # ```{literalinclude} ../fashionrec/ctl/data.py
 # :pyobject: load_data
@@ -260,6 +264,8 @@ if oracle:
     results["FashionWorld oracle", first] = oracle
 for (mode, s), model in models.items():
     results[f"CTL {mode}", s] = ctl.evaluate_model(model, data, "test", run.device)
+if not cfg.on_world:
+    print("real data: no oracle row and no attribute diagnostic (FashionWorld only)")
 if cfg.on_world:  # the diagnostic: the global head on the generator's attributes
     attrs = ctl.attribute_data(data)
     for s in cfg.seeds:
@@ -493,3 +499,13 @@ fig.tight_layout()
 #    peaked (`ch5_attention_peak_over_uniform`), and does the local half gain on the global one?
 # 5. **Without standardisation.** Set `standardize=False`, as the `paper` profile does: which of the
 #    three heads suffers most?
+
+# %% [markdown]
+# ## Reproducibility
+#
+# The machine this page ran on, its kernels and software, and the wall time of each stage
+# (`report.reproducibility_box`). The receipts above are what reproduces; these times are
+# not.
+
+# %%
+report.reproducibility_box(cfg)

@@ -30,6 +30,10 @@ echo "== notebooks on the smoke profile"
 rm -rf build/smoke
 .venv/bin/python -m fashionrec run --profile smoke --out build/smoke --keep-going
 
+echo "== the paper path: each chapter's paper profile on a smoke-sized export of its dataset (official layout)"
+rm -rf build/paper-path
+FASHIONREC_RUNS="$PWD/build/paper-path/runs" .venv/bin/python -m fashionrec paper-path --out build/paper-path --keep-going
+
 echo "== nbval: re-run the smoke notebooks and compare the receipt cells"
 pytest_ok .venv/bin/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
   --nbval-sanitize-with tests/nbval_sanitize.cfg build/smoke

@@ -152,8 +152,26 @@ def test_efficientnet_lite0_classifies_a_real_photo(lite0):
 
 # ---- torchvision weights: cache or a clear error, never the network in tests -------------------
 
-def test_missing_torchvision_weights_raise_a_helpful_error(tmp_path, monkeypatch):
+def test_missing_torchvision_weights_stop_at_once_with_one_message(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv("FASHIONREC_WEIGHTS", raising=False)
+    monkeypatch.delenv("FASHIONREC_DOWNLOAD_WEIGHTS", raising=False)
+    attempts = []
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: attempts.append(a))
+    expected = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert torchvision_weights_path("resnet18") == expected
+    with pytest.raises(RuntimeError) as err:
+        build_backbone("resnet18", pretrained=True)
+    message = str(err.value)
+    assert str(expected) in message and "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    assert "fashionrec weights resnet18" in message and "--weights DIR" in message
+    assert "pretrained=false" in message
+    assert attempts == []  # nothing is downloaded unless asked
+
+
+def test_a_download_is_tried_only_when_asked_and_its_failure_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("FASHIONREC_DOWNLOAD_WEIGHTS", "1")
     attempts = []
 
     def offline(url, dst, *args, **kwargs):
@@ -161,14 +179,21 @@ def test_missing_torchvision_weights_raise_a_helpful_error(tmp_path, monkeypatch
         raise urllib.error.URLError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    expected = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
-    assert torchvision_weights_path("resnet18") == expected
     with pytest.raises(RuntimeError) as err:
         build_backbone("resnet18", pretrained=True)
-    message = str(err.value)
-    assert str(expected) in message
-    assert "network" in message and "copy" in message
-    assert len(attempts) == 1 and attempts[0][1] == str(expected)
+    assert "download failed" in str(err.value) and "resnet18-f37072fd.pth" in str(err.value)
+    assert len(attempts) == 1 and attempts[0][1] == str(torchvision_weights_path("resnet18"))
+
+
+def test_weights_are_read_from_a_folder_given_to_the_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("FASHIONREC_WEIGHTS", str(tmp_path / "w"))
+    (tmp_path / "w").mkdir()
+    torch.manual_seed(2)
+    reference = backbones.torchvision.models.resnet18(weights=None).state_dict()
+    torch.save(reference, tmp_path / "w" / "resnet18-f37072fd.pth")
+    model = build_backbone("resnet18", pretrained=True)
+    assert torch.equal(model.model.state_dict()["conv1.weight"], reference["conv1.weight"])
 
 
 @pytest.mark.parametrize("name, reference_kw", [

@@ -488,6 +488,47 @@ def test_paper_profile_runs_one_step_on_cpu(tmp_path):
     assert model.encoder.backbone.name == "inception_v3"
 
 
+# ----- the paper path: the paper profile's data call on exports and on the real Maryland sample -------------
+def paper_on_cpu(**kw) -> bilstm.Config:
+    return bilstm.Config.for_profile("paper", device="cpu", **(bilstm.Config.PAPER_ON_CPU | kw))
+
+
+@pytest.mark.parametrize("fmt", ["polyvore", "polyvore_outfits"])
+def test_paper_path_data_on_an_export_has_the_right_sizes(tmp_path, fmt):
+    from fashionrec.export import export
+
+    exported = export(fmt, tmp_path, "smoke", 0, image_size=32)
+    cfg = paper_on_cpu(dataset=fmt, data_root=str(tmp_path))
+    assert {"pretrained", "image_size", "max_train_outfits", "train"} <= set(cfg.overridden)
+    assert (cfg.backbone, cfg.embed_dim, cfg.train.batch_size, cfg.train.lr) == ("inception_v3", 512, 10, 0.2)
+    data = bilstm.load_data(cfg)
+    assert len(data.train) == cfg.max_train_outfits and len(data.test) == 120  # the smoke world's test outfits
+    assert data.table.inputs is None and data.table.image_size == 75  # images from disk, fine-tuned
+    n = exported.counts["FITB questions" if fmt == "polyvore" else "test FITB questions"]
+    from_file, built = ("random", "type") if fmt == "polyvore" else ("type", "random")
+    assert n - 2 <= len(data.fitb[from_file]) <= n  # minus the questions using a missing image (at most 2)
+    assert 0 < len(data.fitb[built]) <= 120
+    assert "read from fill_in_blank_test.json" in data.note and "built from the test outfits" in data.note
+    assert "items without an image file" in data.note  # the missing images are counted, not silent
+
+
+@pytest.mark.skipif(not MARYLAND.exists(), reason="shared/realdata not available")
+def test_paper_path_trains_and_evaluates_on_the_real_maryland_sample(capsys):
+    cfg = paper_on_cpu(data_root=str(MARYLAND))
+    data = bilstm.load_data(cfg)
+    assert (len(data.train), len(data.test), len(data.table.item_ids)) == (9, 5, 97)
+    assert "3 items without an image file" in data.note and "fill_in_blank_test.json not found" in data.note
+    assert (len(data.fitb["random"]), len(data.compatibility)) == (5, 10)  # built from the 5 test outfits
+    assert len(data.vocab) == 0  # 9 training outfits: no word is seen 30 times (the paper's rule)
+    model, history = bilstm.train_method(cfg, "bilstm_vse", data, seed=0)
+    assert len(history.rows) == 1 and math.isfinite(history.rows[0]["train_loss"])
+    result = bilstm.evaluate(model, data)
+    assert 0.0 <= result["fitb_random"] <= 1.0 and 0.0 <= result["auc"] <= 1.0
+    fig = bilstm.fitb_questions(model, data, 32)  # real images from the files
+    assert fig is not None and bilstm.check_generation(model, data, [], {}, np.random.default_rng(0)) == {}
+    assert "needs FashionWorld's oracle; skipped" in capsys.readouterr().out  # said, not silently empty
+
+
 # ----- the smoke notebook's results -------------------------------------------------------------------
 @pytest.mark.smoke_outputs
 def test_smoke_notebook_results_in_range():

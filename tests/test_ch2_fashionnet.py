@@ -126,26 +126,52 @@ def tiny_data(n_users: int = 3, n_items: int = 30, seed: int = 0) -> tuple[fashi
 
 
 @pytest.mark.parametrize("regime", ["partial", "whole", "direct"])
-def test_per_user_fine_tuning_stores_only_what_it_changes(tmp_path, regime):
+def test_per_user_fine_tuning_stores_only_what_it_trains_on_disk(tmp_path, regime):
     data, items = tiny_data()
     torch.manual_seed(0)
     base = fashionnet.build_model("C", SMALL, items.dim)
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    folder = tmp_path / "users"
     result = fashionnet.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
-                               path=tmp_path / "users.pt")
-    assert set(result.states) == set(data.users)
-    keys = set(result.states["u0"])
+                                       path=folder)
+    assert set(result.users) == set(data.users) and result.complete
+    assert all(torch.equal(v, before[k]) for k, v in base.state_dict().items())  # the shared model is untouched
+    assert len(list(folder.glob("user-*.pt"))) == 3 and (folder / "index.json").exists()
+    keys = set(result.state("u0"))
     assert all(k.startswith("matching.") for k in keys) == (regime == "partial")
     assert keys == set(fashionnet.user_state(base, regime))
+    assert result.bytes["u0"] == fashionnet.state_bytes(result.state("u0")) <= result.disk_bytes("u0")
     if regime == "partial":
         assert result.bytes_per_user < fashionnet.state_bytes(base.state_dict())
-    assert (tmp_path / "users.pt").exists()
     again = fashionnet.train_per_user(base, data, items, SMALL, regime, seed=0, device=torch.device("cpu"),
-                              path=tmp_path / "users.pt")  # loads, does not retrain
+                                      path=folder)  # loads, does not retrain
     assert again.seconds == result.seconds
     scores = fashionnet.test_scores(base, items, data, again)
     assert len(scores) == 3 and all(s.shape == (12,) for s in scores)
     shared = fashionnet.test_scores(base, items, data)
     assert any(not np.allclose(a, b) for a, b in zip(scores, shared))  # personal models differ from the shared one
+
+
+def test_per_user_resumes_bit_identically_after_a_stop(tmp_path):
+    """A run that stopped after some users resumes with the rest; every user's tensors are the same as
+    in one uninterrupted run (each user's training depends on its index alone), and in-memory training
+    with no folder gives the same tensors too."""
+    data, items = tiny_data()
+    torch.manual_seed(0)
+    base = fashionnet.build_model("C", SMALL, items.dim)
+    full = fashionnet.train_per_user(base, data, items, SMALL, "whole", seed=0, device=torch.device("cpu"),
+                                     path=tmp_path / "full")
+    fashionnet.train_per_user(base, data.subset(data.users[:1]), items, SMALL, "whole", seed=0,
+                              device=torch.device("cpu"), path=tmp_path / "resumed")
+    index = tmp_path / "resumed" / "index.json"
+    index.write_text(index.read_text().replace('"complete": true', '"complete": false'))
+    resumed = fashionnet.train_per_user(base, data, items, SMALL, "whole", seed=0, device=torch.device("cpu"),
+                                        path=tmp_path / "resumed")
+    temporary = fashionnet.train_per_user(base, data, items, SMALL, "whole", seed=0, device=torch.device("cpu"))
+    for user in data.users:
+        for other in (resumed, temporary):
+            a, b = full.state(user), other.state(user)
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_stage_one_then_partial_beats_chance_on_an_easy_world():
@@ -462,3 +488,23 @@ def test_smoke_notebook_results_in_range():
     assert m["ch2_c_user_conditioned_ndcg"] > chance + 0.1
     assert m["ch2_c_partial_kb_per_user"] < m["ch2_c_whole_kb_per_user"]
     assert m["ch2_c_stage_two_ratio"] > 0.2
+
+
+def test_paper_path_data_call_on_an_export_gives_the_worlds_sizes(tmp_path):
+    """``load_data`` as ``fashionrec paper-path 02`` calls it: the paper preset with the CPU overrides
+    on a smoke Polyvore-U export (with its missing images) gives the world's users and list sizes."""
+    from fashionrec.export import Quirks, export
+    from fashionrec.world.world import World, WorldConfig
+
+    exported = export("polyvore_u", tmp_path, "smoke", 0, 32, Quirks(seed=0))
+    cfg = fashionnet.Config.for_profile("paper", data_root=str(tmp_path), **fashionnet.Config.PAPER_ON_CPU)
+    assert set(cfg.overridden) >= {"pretrained", "image_size", "max_users"} and cfg.backbone == "vgg16"
+    with pytest.warns(UserWarning, match=f"{len(exported.missing)} of .* images missing"):
+        data = fashionnet.load_data(cfg, device="cpu")
+    world = World.build(WorldConfig.for_profile("smoke"))
+    ref = fashionnet.world_ranking_data(world, seed=0).subset([world.users[0].user_id])
+    assert len(data.users) == cfg.max_users == 1 and data.world is None
+    assert len(data.train[data.users[0]]) == len(ref.train[ref.users[0]])
+    assert [len(y) for *_, y in data.test] == [len(y) for *_, y in ref.test]
+    assert [int(y.sum()) for *_, y in data.valid] == [int(y.sum()) for *_, y in ref.valid]
+    assert data.items.image_size == 32 and f"missing images {len(exported.missing)}" in data.summary

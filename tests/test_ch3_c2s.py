@@ -239,6 +239,30 @@ def test_load_data_on_deepfashion_fixture(tmp_path):
     assert c2s.load_data(cfg).digest != data.digest  # a photo fewer: another digest
 
 
+def test_paper_path_data_call_on_an_export(tmp_path):
+    """``load_data`` of the paper profile with its CPU overrides on an export of the smoke world
+    (as ``fashionrec paper-path 03`` runs it) gives the world's photos and items, split by split."""
+    from fashionrec.export import Quirks
+    from fashionrec.world import tasks
+
+    world = World.build(WorldConfig.for_profile("smoke", seed=0))
+    exported = df.export(world, tmp_path, Quirks(seed=0), image_size=32)
+    cfg = c2s.Config.for_profile("paper", dataset="deepfashion_c2s", data_root=str(tmp_path),
+                                 **c2s.Config.PAPER_ON_CPU)
+    assert set(c2s.Config.PAPER_ON_CPU) <= set(cfg.overridden) and cfg.seeds == (0,) and not cfg.pretrained
+    assert (cfg.backbone, cfg.hidden, cfg.embed_dim, cfg.train.lr) == ("resnet50", 1024, 256, 3e-4)  # the paper's
+    data = c2s.load_data(cfg)
+    dropped = 0
+    for split, d in data.splits.items():
+        photos, shops = tasks.consumer_to_shop(world, split, 2, lookalikes=False)
+        assert len(shops) - 1 <= len(d.gallery) <= len(shops)  # a shop photo left out drops its item
+        assert d.query_images.shape == (len(d.photos), cfg.image_size, cfg.image_size, 3)
+        assert d.gallery_images.shape == (len(d.gallery), cfg.image_size, cfg.image_size, 3)
+        dropped += len(photos) - len(d.photos)
+        assert len(d.true_index) == len(d.photos)
+    assert 0 < dropped <= 2 * len(exported.missing) and f"{len(exported.missing)} images missing" in data.note
+
+
 def test_whitebox_cache_is_keyed_by_the_images(tmp_path, monkeypatch):
     monkeypatch.setenv("FASHIONREC_CACHE", str(tmp_path))
     rng = np.random.default_rng(0)

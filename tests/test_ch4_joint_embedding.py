@@ -210,6 +210,9 @@ def test_evaluate_table_and_tuning():
     mm = [je.table(je.evaluate(engine, [query], ids, judge, engine.true_values, ["arithmetic"], 2,
                                        weights={"arithmetic": w})).loc["arithmetic", "MM-nDCG"] for w in grid]
     assert best == grid[int(np.argmax(mm))]  # the grid value with the best MM-nDCG (the first on a tie)
+    real = je.evaluate(engine, [query], ids, judge, engine.true_values, k=2, oracle=False)  # real data
+    assert set(real.method) == {*je.METHODS, "chance"}
+    pd.testing.assert_frame_equal(real, result[result.method != "oracle"].reset_index(drop=True))
 
 
 # ----- search at scale ---------------------------------------------------------------------------------
@@ -352,6 +355,19 @@ def test_colours_views_queries_and_split():
     assert sum(len(v) for v in parts.values()) == len(items)
 
 
+def test_queries_on_a_colour_only_catalog_remove_and_replace():
+    # the Kaggle styles.csv has one baseColour and no pattern or material: no "add" request can be
+    # checked, and the other kinds take turns (on de11737 an impossible "add" turn gave no query at all)
+    items = [Item(f"{k}", "top", "t-shirt", colors=(c,)) for k, c in enumerate(("red", "blue", "black") * 4)]
+    queries = attribute_queries(items, 8, seed=0)
+    assert len(queries) == 8 and [q.kind for q in queries] == ["remove", "replace"] * 4
+    for q in queries:
+        assert q.relevant and all(set(q.wanted) <= {items[int(r)].colors[0]} and
+                                  not set(q.unwanted) & {items[int(r)].colors[0]} for r in q.relevant)
+    assert [q.kind for q in je.first_of_each_kind(queries)] == ["remove", "replace"]
+    assert attribute_queries([Item("a", "top", "tee")], 3) == []  # nothing to ask: no query, no endless loop
+
+
 # ----- the paper profile: one training step on a tiny real-format catalog, on CPU ---------------------------
 def test_paper_profile_runs_a_training_step_on_a_fixture_catalog(tmp_path):
     kinds = itertools.product(("Red", "Blue"), ("Striped", "Floral"), ("Tops", "Shirts"))
@@ -378,6 +394,29 @@ def test_paper_profile_runs_a_training_step_on_a_fixture_catalog(tmp_path):
     history = train.fit(model, loader, JointLoss("mbmr", cfg.tau, cfg.margin, cfg.attr_weight),
                         replace(cfg.train, epochs=1), progress=False)
     assert len(history.rows) == 1 and np.isfinite(history.rows[0]["train_loss"])
+
+
+def test_paper_path_data_call_on_a_catalog_export(tmp_path):
+    # what `fashionrec paper-path 04` runs: the paper preset with its CPU sizes on a smoke export
+    from fashionrec.datasets.catalog import export
+    from fashionrec.export import Quirks
+    from fashionrec.world.world import World, WorldConfig
+
+    world = World.build(WorldConfig.for_profile("smoke"))
+    out = export(world, tmp_path, Quirks(seed=0), image_size=48)
+    cfg = je.Config.for_profile("paper", data_root=str(tmp_path), **je.Config.PAPER_ON_CPU)
+    assert (cfg.dataset, cfg.backbone, cfg.finetune, cfg.dim, cfg.tau) == ("catalog", "resnet18", True, 512, 0.1)
+    assert set(cfg.overridden) == {"data_root", "pretrained", "image_size", "min_count", "train", "judge_train",
+                                   "n_queries", "scale_n"} and cfg.train.lr == 1e-4 and cfg.train.epochs == 1
+    data = je.load_data(cfg)
+    n = len(world.items) - len(out.missing)  # the missing images are counted and left out
+    assert [len(data.items[s]) for s in je.SPLITS] == [int(0.7 * n), int(0.1 * n), n - int(0.7 * n) - int(0.1 * n)]
+    assert data.images["train"].shape == (int(0.7 * n), 32, 32, 3) and data.inputs["test"] is data.images["test"]
+    assert data.photos.shape == (2 * int(0.7 * n), 32, 32, 3)  # two augmented views per training item
+    assert {s: len(q) for s, q in data.queries.items()} == {"valid": 150, "test": 150}
+    assert {q.kind for q in data.queries["test"]} == {"remove", "replace"}  # colours only, as Kaggle's
+    assert 20 < len(data.vocab) and data.bags["test"].shape == (len(data.items["test"]), len(data.vocab))
+    assert all(it.colors for it in data.items["test"]) and data.lexicon
 
 
 # ----- results, claims and glue ----------------------------------------------------------------------------
@@ -418,6 +457,17 @@ def test_summary_table_and_glue_keys():
     table = je.results_table(scores, k=10)
     assert list(table.index) == ["chance", *je.METHODS, "oracle"] and "10" in table.columns.name
     assert table.loc["oracle", "of the way"] == "1.00" and table.loc["chance", "of the way"] == "0.00"
+    real = je.results_table(scores[scores.method != "oracle"], k=10)  # real data: no oracle row, no ratio
+    assert list(real.index) == ["chance", *je.METHODS] and list(real.columns) == ["V-nDCG", "T-nDCG", "MM-nDCG",
+                                                                                 "seeds"]
+
+
+def test_kind_table_keeps_the_kinds_and_rows_present():
+    rows = [dict(query_id=f"q{k}", kind=kind, method=m, V=0.5, T=0.8, variant="MBMR", seed=0)
+            for k, kind in enumerate(("remove", "replace")) for m in ("chance", "combined", "visual")]
+    table = je.kind_table(pd.DataFrame(rows))
+    assert list(table.index) == ["chance", "visual", "combined"] and list(table.columns) == ["remove", "replace"]
+    assert table.loc["visual", "remove"] == pytest.approx(round(math.sqrt(0.4), 3))
 
 
 def test_benchmark_results_reader(tmp_path):

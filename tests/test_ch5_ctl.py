@@ -520,6 +520,28 @@ def test_paper_profile_runs_one_training_step_on_a_fixture(tmp_path):
     assert data.world is None and len(data.digest) == 24
 
 
+def test_paper_path_data_call_on_an_export(tmp_path):
+    """What ``fashionrec paper-path 05`` loads: the paper profile with ``PAPER_ON_CPU`` on a smoke export
+    (fewer triplets here, to stay cheap): STL's split by scene, one triplet per (scene, product), ResNet-50."""
+    from fashionrec.export import Quirks, export
+
+    exported = export("stl_fashion", tmp_path / "stl", "smoke", 0, 64, Quirks(seed=0))
+    cfg = ctl.Config.for_profile("paper", data_root=str(tmp_path / "stl"), device="cpu",
+                                 **{**ctl.Config.PAPER_ON_CPU, "n_scenes": [60, 20, 20]})
+    assert cfg.n_scenes == (60, 20, 20) and {"pretrained", "scene_size", "train"} <= set(cfg.overridden)
+    with pytest.warns(UserWarning, match="missing images"):  # the export leaves two images out
+        data = ctl.load_data(cfg, cache_dir=tmp_path / "cache", progress=False)
+    assert len(data.product_ids) == exported.counts["products"] - 2 == data.products.shape[0]
+    assert data.products.shape[1] == 2048 and len(data.categories) == len(set(stl.CATEGORY_PATHS.values()))
+    for name, n in zip(("train", "valid", "test"), (60, 20, 20)):
+        split = data.splits[name]
+        assert len(split.triplets) == len(split.positive) == n
+        assert split.regions.shape == (n, 1024, 4, 4) and split.scene_global.shape == (n, 2048)
+        assert split.candidates.shape == (n, 49) and split.train_negatives.shape == (n, 8)
+        assert (data.product_category[split.negative] == split.category).all()  # same-category negatives
+    assert data.scene_image("test", 0).shape == (64, 64, 3) and data.world is None
+
+
 # ----- the smoke notebook's results (CI runs this after the smoke notebooks) ---------------------
 @pytest.mark.smoke_outputs
 def test_smoke_notebook_results_in_range():

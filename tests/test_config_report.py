@@ -59,3 +59,21 @@ def test_run_folder_config_and_metrics(tmp_path):
 def test_chapters_have_distinct_keys():
     keys = [c.key for c in config.CHAPTERS]
     assert len(set(keys)) == 5 and [c.number for c in config.CHAPTERS] == [1, 2, 3, 4, 5]
+
+
+def test_the_reproducibility_box_names_the_machine_and_times_each_stage(tmp_path, monkeypatch):
+    from fashionrec import report
+
+    monkeypatch.setenv("FASHIONREC_RUNS", str(tmp_path))
+    monkeypatch.setattr(report, "_T0", 100.0)
+    monkeypatch.setattr(report, "_clock", {"setup": 110.0, "stages": []})
+    report.add_time("siamese seed 0", 5.0)
+    report.add_time("siamese seed 1", 7.0)
+    report.add_time("A-stage1", 3.0)
+    rows = report.stage_times(now=130.0)
+    assert rows == [("data and setup", 10.0, 1), ("training: siamese seed #", 12.0, 2),
+                    ("training: A-stage#", 3.0, 1), ("features, evaluation, figures and the rest", 5.0, 1)]
+    box = report.reproducibility_box()
+    hw = report.hardware()
+    assert hw["cpu"] in box.text and str(hw["torch_cpu_capability"]) in box.markdown
+    assert "training: siamese seed # (×2)" in box.markdown and "torch" in box.text

@@ -69,3 +69,10 @@ def test_code_cells_fit_the_page(source: Path):
     long = [(k, line) for cell in jupytext.read(source).cells if cell.cell_type == "code"
             for k, line in enumerate(cell.source.splitlines()) if len(line) > 88]
     assert not long, f"{source.name}: {len(long)} code lines over 88 columns, e.g. {long[0][1]!r}"
+
+
+@pytest.mark.parametrize("source", [s for s in SOURCES if "report.setup(" in s.read_text()], ids=lambda p: p.stem)
+def test_every_chapter_ends_with_its_reproducibility_box(source: Path):
+    """The last code cell prints the machine, the kernels and each stage's wall time (issue 14)."""
+    code = [c for c in jupytext.read(source).cells if c.cell_type == "code"]
+    assert code[-1].source.strip() == "report.reproducibility_box(cfg)", source.name

@@ -114,3 +114,24 @@ def test_kernel_pins_reach_the_environment_unless_native(monkeypatch, capsys):
     assert all(os.environ[k] == v for k, v in run.KERNEL_PINS.items())
     assert cli.main(["pins"]) == 0
     assert "export ONEDNN_MAX_CPU_ISA=AVX2" in capsys.readouterr().out.splitlines()
+
+
+def test_parameters_that_are_not_notebook_parameters_become_config_overrides():
+    from fashionrec.run import fold_overrides
+
+    names = {"profile", "dataset", "data_root", "device", "seed", "overrides"}
+    params = {"dataset": "polyvore", "pretrained": False, "train.epochs": 1, "train.batch_size": 4,
+              "overrides": {"image_size": 96}}
+    assert fold_overrides(params, names) == {
+        "dataset": "polyvore",
+        "overrides": {"image_size": 96, "pretrained": False, "train": {"epochs": 1, "batch_size": 4}}}
+    assert fold_overrides({"epochs": 3}, {"profile"}) == {"epochs": 3}  # a notebook without overrides
+
+
+def test_notebook_parameters_are_read_from_the_parameters_cell():
+    import jupytext
+
+    from fashionrec.run import NOTEBOOKS, notebook_parameters
+
+    names = notebook_parameters(jupytext.read(NOTEBOOKS / "03_c2s.py"))
+    assert {"profile", "dataset", "data_root", "device", "seed"} <= names

@@ -42,10 +42,15 @@ class Config(ChapterConfig):
     max_words: int = 16
     max_items: int = 8  # paper: first 8 items of an outfit
     n_fitb: int = 1000
+    max_train_outfits: int | None = None  # train on the first n training outfits only (None = all; a CPU size)
     methods: tuple[str, ...] = METHODS
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=8, batch_size=128, lr=3e-3, schedule="cosine", grad_clip=5.0))
 
+    # the paper profile on 2 CPU cores (``fashionrec paper-path 01``): random weights (no ImageNet weights
+    # offline), Inception-v3's smallest input, one epoch on 10 training outfits (one batch); the model and
+    # the paper's hyper-parameters (batch 10, SGD lr 0.2, step schedule, dropout, margin, vocabulary rule) stay
+    PAPER_ON_CPU = {"pretrained": False, "image_size": 75, "max_train_outfits": 10, "train": {"epochs": 1}}
     DATASETS = ("fashionworld", "polyvore", "polyvore_outfits")  # Maryland Polyvore | Polyvore Outfits
     PRESETS = {  # smoke = seconds (CI), standard = the book (FashionWorld), paper = GPU hours
         "smoke": dict(seeds=(0,), n_fitb=200, train=TrainConfig(epochs=6, batch_size=64, lr=3e-3,

@@ -145,7 +145,8 @@ def _table(cfg: Config, items: list, images: Callable[[], np.ndarray] | None, vo
     feats = extract_features(pooled, images(), device=device, progress=False, cache_dir=cache_dir)
     row = {i: k for k, i in enumerate(ids)}
     feats = store.Standardiser.fit(feats[[row[i] for i in train_items]])(feats)
-    return ItemTable(ids, torch.from_numpy(feats).float(), tokens, ranks, cats, image_size=cfg.image_size)
+    paths = [it.image for it in items] if items and all(it.image for it in items) else None  # real data: for figures
+    return ItemTable(ids, torch.from_numpy(feats).float(), tokens, ranks, cats, paths, cfg.image_size)
 
 
 def _fashionworld(cfg: Config, device: torch.device | str) -> OutfitTasks:
@@ -170,7 +171,7 @@ def _fashionworld(cfg: Config, device: torch.device | str) -> OutfitTasks:
     compat = tasks.compatibility_examples(world, "test", seed=cfg.seed)
     oracle = {f"fitb_{neg}": tasks.fitb_oracle(world, q, "test") for neg, q in fitb.items()}
     oracle["compatibility"] = tasks.compatibility_oracle(world, compat, "test")
-    return OutfitTasks(table, vocab, [o.item_ids for o in world.outfits["train"]],
+    return OutfitTasks(table, vocab, [o.item_ids for o in world.outfits["train"]][: cfg.max_train_outfits],
                        [o.item_ids for o in world.outfits["test"]], list(world.pools["test"]), fitb, compat,
                        oracle, world, train_items=train_items, digest=store.key("fashionworld", world_cfg.key()))
 
@@ -183,15 +184,27 @@ def _polyvore(cfg: Config, device: torch.device | str) -> OutfitTasks:
 
     if cfg.dataset == "polyvore":
         data = pv.load_polyvore(cfg.data_root, drop_missing=True)
+        files = {"random": "fill_in_blank_test.json", "compatibility": "fashion_compatibility_prediction.txt"}
         fitb = {"random": data.fitb or pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
                 "type": pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
     elif cfg.dataset == "polyvore_outfits":
         data = load_polyvore_outfits(cfg.data_root, drop_missing=True)
+        files = {"type": "fill_in_blank_test.json", "compatibility": "compatibility_test.txt"}
         fitb = {"random": pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
                 "type": data.fitb or pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
     else:
         raise ValueError(f"dataset must be 'fashionworld', 'polyvore' or 'polyvore_outfits'; got {cfg.dataset!r}")
     compat = data.compatibility or pv.compatibility_from_outfits(data, "test", seed=cfg.seed)
+    notes = [data.summary()]
+    for kind, what in (("random", "FITB with random negatives"), ("type", "FITB with type-matched negatives"),
+                       ("compatibility", "compatibility outfits")):
+        read = kind in files and bool(data.compatibility if kind == "compatibility" else data.fitb)
+        if kind not in files or not read:
+            found = kind in files and any((data.root / d / files[kind]).exists() for d in ("", "label", "nondisjoint"))
+            why = "" if kind not in files else f" ({files[kind]} {'has none left' if found else 'not found'})"
+        notes.append(f"{what}: read from {files[kind]}" if read else f"{what}: built from the test outfits{why}")
+    notes += [f"no FITB question with {kind} negatives could be built (too few test items of a kind): "
+              f"its accuracy is NaN" for kind, questions in fitb.items() if not questions]
     train_items = list(data.pool("train"))
     used = set(train_items) | set(data.pool("test"))
     used |= {i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
@@ -203,12 +216,15 @@ def _polyvore(cfg: Config, device: torch.device | str) -> OutfitTasks:
     table = _table(cfg, items, images, vocab, ranks, train_items, device, None)
     gallery = sorted({i for q in fitb["random"] + fitb["type"] for i in q.context + q.candidates if i}
                      | {i for e in compat for i in e.item_ids} | set(data.pool("test")))
-    train = [o.item_ids for o in data.outfits["train"]]
+    train = [o.item_ids for o in data.outfits["train"]][: cfg.max_train_outfits]
+    if len(train) < len(data.outfits["train"]):
+        notes.append(f"training on the first {len(train)} of {len(data.outfits['train'])} training outfits "
+                     f"(max_train_outfits)")
     digest = store.key(cfg.dataset, [(it.item_id, it.image, it.text, it.category) for it in items], train,
                        {k: [(q.context, q.candidates, q.answer) for q in v] for k, v in fitb.items()},
                        [(e.item_ids, e.label) for e in compat])
     return OutfitTasks(table, vocab, train, [o.item_ids for o in data.outfits["test"]], gallery, fitb, compat,
-                       note=data.summary(), train_items=train_items, digest=digest)
+                       note="\n".join(notes), train_items=train_items, digest=digest)
 
 
 def load_data(cfg: Config, device: torch.device | str | None = None) -> OutfitTasks:

@@ -127,6 +127,7 @@ def text_precision(model: BiLSTMVSE, data: OutfitTasks, words: Sequence[str], em
     gallery items nearest to it in the VSE space whose shop text contains the word (FashionWorld; {} on
     real data, whose texts the check does not read)."""
     if data.world is None:
+        print("(real data: the check of the VSE's text reading uses FashionWorld's texts; skipped)")
         return {}
     f = F.normalize(embeddings["f"], dim=-1)
     out = {}
@@ -180,6 +181,7 @@ def check_generation(model: BiLSTMVSE, data: OutfitTasks, demos: Sequence[tuple[
     """``generation_check`` of one outfit generated from each of ``n`` random test items (mode a) and of the
     ``demos``' outfits, against the test split's random outfits drawn with ``seed``; {} on real data."""
     if data.world is None:
+        print("(real data: the check of generated outfits needs FashionWorld's oracle; skipped)")
         return {}
     starts = rng.choice(data.gallery, size=min(n, len(data.gallery)), replace=False)
     generated = [generate_outfit(model, data.table, data.gallery, [q], embeddings, device) for q in starts]

@@ -49,3 +49,8 @@ class Config(ChapterConfig):
                       embed_dim=256, n_random=4,
                       train=TrainConfig(epochs=30, batch_size=256, lr=3e-4, weight_decay=1e-4)),
     }
+    # the paper profile on 2 CPU cores on a smoke export (``fashionrec paper-path 03``): random
+    # weights (no ImageNet files offline), 64 px crops resized to 80 px (Inception-v3 needs 75),
+    # one Siamese seed (a list: papermill passes tuples as strings) and 3 epochs; the four backbones,
+    # the tower and the optimiser stay the paper's
+    PAPER_ON_CPU = dict(pretrained=False, image_size=64, cnn_size=80, seeds=[0], train={"epochs": 3})

@@ -33,6 +33,7 @@ class C2SSplit:
     gallery_categories: np.ndarray  # (G,) the paper's category of each gallery item
     gallery_images: np.ndarray  # (G, S, S, 3) uint8
     lookalikes: list[list[int]] = field(default_factory=list)  # per query: gallery rows of hard negatives
+    negatives: str = "look-alike"  # what the hard negatives are (DeepFashion: "same sub-category")
 
     @cached_property
     def query_categories(self) -> np.ndarray:
@@ -115,7 +116,7 @@ def deepfashion_split(data, split: str, size: int, n_lookalike: int = 4, seed: i
         same = [k for k in np.flatnonzero(sub == data.items[p.item_id].subcategory) if gallery[k] != p.item_id]
         lookalikes.append([int(k) for k in rng.permutation(same)[:n_lookalike]])
     return C2SSplit(photos, load_crops(photos, size), gallery, np.array([s.category for s in shops]),
-                    load_crops(shops, size), lookalikes)
+                    load_crops(shops, size), lookalikes, negatives="same sub-category")
 
 
 def load_data(cfg: Config) -> C2SData:

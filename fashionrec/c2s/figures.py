@@ -21,7 +21,8 @@ TSNE_MAP = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (N, 2), categorie
 
 
 def lookalikes(split: C2SSplit, seed: int = 0) -> Figure:
-    """Per category, a random street photo, its shop image and its look-alikes in the gallery."""
+    """Per category, a random street photo, its shop image and its look-alikes in the gallery (on
+    DeepFashion, the hard negatives of ``split.negatives``: other items of the same sub-category)."""
     rng = np.random.default_rng(seed)
     rows, captions = [], []
     for c in CATEGORIES:
@@ -30,9 +31,10 @@ def lookalikes(split: C2SSplit, seed: int = 0) -> Figure:
         q = int(rng.choice(np.flatnonzero(split.query_categories == c)))
         rows += [split.query_images[q], split.gallery_images[split.true_index[q]],
                  *split.gallery_images[split.lookalikes[q]]]
-        captions += ["street photo", f"shop: {c}"] + ["look-alike"] * len(split.lookalikes[q])
-    return plots.image_grid(np.stack(rows), captions, ncols=8, cell=1.3,
-                            title="A street photo, its shop image, and the two look-alikes in the gallery")
+        captions += ["street photo", f"shop: {c}"] + [split.negatives] * len(split.lookalikes[q])
+    title = ("A street photo, its shop image, and the two look-alikes in the gallery" if split.negatives == "look-alike"
+             else f"A street photo, its shop image, and hard negatives in the gallery ({split.negatives})")
+    return plots.image_grid(np.stack(rows), captions, ncols=8, cell=1.3, title=title)
 
 
 def tsne_map(split: C2SSplit, query_vectors: np.ndarray, gallery_vectors: np.ndarray, points: int = 300,

@@ -50,3 +50,8 @@ class Config(ChapterConfig):
                       standardize=False, n_negatives=49, seeds=(0,), hidden=512, dropout=0.0,
                       train=TrainConfig(epochs=20, batch_size=128, lr=1e-4)),
     }
+    # ``fashionrec paper-path 05`` on a smoke export (600 scenes, about 2,800 pairs): ResNet-50 with random
+    # weights, 64 px scenes (a 4 x 4 region map) and 32 px products, a few hundred triplets per split,
+    # 2 epochs; architecture, margin, optimiser and negatives stay the paper's.
+    PAPER_ON_CPU = dict(pretrained=False, scene_size=64, product_size=32, n_scenes=[400, 100, 100],
+                        train={"epochs": 2})

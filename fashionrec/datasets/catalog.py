@@ -4,6 +4,8 @@
 Both loaders return a :class:`Catalog` of ``fashionrec.records.Item`` (text, category,
 sub-category, colours where the data has them, image path). Items whose image file is missing are
 kept in ``missing_images`` and reported by :meth:`Catalog.summary`, never silently dropped.
+``export(world, out, quirks)`` writes a FashionWorld as a Kaggle ``styles.csv`` catalog
+(``fashionrec export catalog``), the layout the chapter's ``paper`` profile reads.
 
 Layouts (see data/README.md, chapter 4)::
 
@@ -240,20 +242,26 @@ def augment_views(images: np.ndarray, rng: np.random.Generator, min_scale: float
 def attribute_queries(items: list[Item], n: int, seed: int = 0):
     """Multimodal queries on a real catalog, as ``world.tasks.multimodal_queries`` makes them: replace a
     colour, remove one, or add a pattern / material seen in the catalog; ``relevant`` = items of the
-    same sub-category that satisfy the request. Stops early when the catalog cannot give ``n``."""
+    same sub-category that satisfy the request. Stops early when the catalog cannot give ``n``.
+
+    The kinds take turns among those the catalog's metadata allows: a catalog without patterns or
+    materials (Kaggle ``styles.csv``: one ``baseColour`` per item) gets colour removals and
+    replacements only, as its metadata is all that T-nDCG can check.
+    """
     from fashionrec.records import MultimodalQuery
 
     rng = np.random.default_rng(seed)
     values = [item_values(it) for it in items]
     colours = sorted({c for it in items for c in it.colors})
     extras = sorted({v for it in items for v in (it.pattern, it.material) if v})
+    kinds = [kind for kind, ok in (("add", extras), ("remove", colours), ("replace", len(colours) > 1)) if ok]
     queries = []
     for _ in range(50 * n):
-        if len(queries) >= n or not items:
+        if len(queries) >= n or not items or not kinds:
             break
         k = int(rng.integers(len(items)))
         q = items[k]
-        kind = ("add", "remove", "replace")[len(queries) % 3]
+        kind = kinds[len(queries) % len(kinds)]
         if kind == "replace" and q.colors and len(colours) > 1:
             wanted, unwanted = (colours[rng.integers(len(colours))],), (q.colors[0],)
         elif kind == "add" and extras:
@@ -269,3 +277,77 @@ def attribute_queries(items: list[Item], n: int, seed: int = 0):
         if relevant:
             queries.append(MultimodalQuery(f"q{len(queries):05d}", q.item_id, kind, wanted, unwanted, relevant))
     return queries
+
+
+# ----- export: a FashionWorld as a Kaggle "Fashion Product Images" catalog -------------------------------
+# the book's coarse slots -> the Kaggle masterCategory (subCategory / articleType carry the world's own names)
+SLOT_MASTER = {"top": "Apparel", "outerwear": "Apparel", "bottom": "Apparel", "dress": "Apparel",
+               "shoes": "Footwear", "bag": "Accessories", "accessory": "Accessories"}
+WOMEN_ONLY = {"dress", "skirt", "blouse", "heels", "clutch", "handbag", "necklace"}
+
+
+def export_ids(world) -> dict[str, str]:
+    """World item id -> the ``id`` an export writes: integers, as in the Kaggle ``styles.csv``."""
+    return {i: str(10_000 + 7 * k) for k, i in enumerate(sorted(i for p in world.pools.values() for i in p))}
+
+
+def export(world, out: Path, quirks, image_size: int = 128):
+    """Write ``world``'s items as the Kaggle "Fashion Product Images" catalog (Myntra; layout in the
+    module docstring and data/README.md, chapter 4): ``styles.csv`` and ``images/<id>.jpg``.
+
+    Columns as in the original: ``gender`` (Women for dresses, skirts, heels, ...; else Unisex),
+    ``masterCategory`` (Apparel / Footwear / Accessories), ``subCategory`` = the item's category,
+    ``articleType`` = its sub-category, ``baseColour`` = its first colour (one per item, as Kaggle;
+    the file has no pattern or material), ``season``, ``year``, ``usage`` (from the formality) and
+    ``productDisplayName`` = its text. With ``format_quirks``, the real file's: rows out of id
+    order, unquoted commas inside ``productDisplayName``, a few empty ``usage`` / ``year`` fields,
+    and portrait 3:4 images at two sizes (as 1080x1440 and 1800x2400); without, a csv-quoted file
+    and square images. Missing images: ``ImageWriter``, counted by ``load_fashion_product_images``.
+    """
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from fashionrec.export import Exported, ImageWriter
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = export_ids(world)
+    rng = np.random.default_rng(quirks.seed)
+    order = list(ids)
+    if quirks.format_quirks:
+        order = [order[k] for k in rng.permutation(len(order))]
+    rows = []
+    for k, i in enumerate(order):
+        it = world.items[i]
+        formality = it.formality if it.formality is not None else 0.5
+        usage = "Formal" if formality > 0.66 else "Smart Casual" if formality > 0.4 else "Casual"
+        season = "Winter" if it.material in ("wool", "knit", "leather") else ("Summer", "Fall", "Spring")[k % 3]
+        year = str(2010 + int(ids[i]) % 9)
+        if quirks.format_quirks and k % 17 == 5:
+            usage, year = "", ""
+        rows.append([ids[i], "Women" if it.subcategory in WOMEN_ONLY else "Unisex", SLOT_MASTER[it.category],
+                     it.category.title(), it.subcategory.title(), it.colors[0].title() if it.colors else "",
+                     season, year, usage, it.text])
+    with open(out / "styles.csv", "w", newline="", encoding="utf-8") as f:
+        if quirks.format_quirks:  # Kaggle's file: never quoted, so a name's commas make extra fields
+            f.write(",".join(STYLES_COLUMNS) + "\n" + "".join(",".join(r) + "\n" for r in rows))
+        else:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(STYLES_COLUMNS)
+            writer.writerows(rows)
+    images = ImageWriter(out, replace(quirks, mixed_sizes=0.0), image_size)  # sizes: 3:4 below, not MIXED_SIZES
+    images.choose_missing([f"images/{ids[i]}.jpg" for i in ids])
+    for i, pixels in zip(ids, world.images(list(ids), image_size)):
+        if quirks.format_quirks:  # the product on a white portrait canvas, at one of two sizes
+            scale = 5 / 3 if rng.random() < quirks.mixed_sizes else 1.0
+            side = round(image_size * scale)
+            canvas = Image.new("RGB", (side, round(side * 4 / 3)), (255, 255, 255))
+            canvas.paste(Image.fromarray(pixels).resize((side, side), Image.Resampling.BILINEAR),
+                         (0, (canvas.height - side) // 2))
+            pixels = np.asarray(canvas)
+        images.write(f"images/{ids[i]}.jpg", pixels)
+    n_commas = sum("," in r[-1] for r in rows)
+    notes = [f"{n_commas} productDisplayName(s) with commas, unquoted as in the Kaggle file"] if quirks.format_quirks \
+        else []
+    return Exported("catalog", out, {"items": len(rows)}, images.missing, notes)

@@ -13,6 +13,7 @@ Quirks handled here: the dataset spells consumer photos ``comsumer_NN.jpg`` (cop
 them to ``consumer_NN.jpg`` load too); boxes are pixel corners in images whose long side is 300 and
 may overshoot the border by a pixel (clipped); skirts live under ``DRESSES/Skirt``. Consumer and
 shop photos share one record type, ``ConsumerPhoto`` (a photo of an item, with its box).
+:func:`export` writes a FashionWorld in this layout (``fashionrec export deepfashion_c2s``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from fashionrec.records import Box, ConsumerPhoto, Item
+
+if TYPE_CHECKING:
+    from fashionrec.export import Exported, Quirks
+    from fashionrec.world.world import World
 
 CATEGORIES = ("dresses", "skirts", "tops", "bottoms")  # the paper's four
 SPLITS = ("train", "val", "test")
@@ -248,3 +254,100 @@ def load_crops(photos: list[ConsumerPhoto], size: int, fill: int = 255) -> np.nd
                             max(int(y0 * h) + 1, round(y1 * h))))
         out[k] = square_resize(crop, size, fill)
     return out
+
+
+# ----- writing a FashionWorld in this layout (``fashionrec export deepfashion_c2s``) -----------------
+GROUPS = {"tops": "TOPS", "bottoms": "TROUSERS", "dresses": "DRESSES", "skirts": "DRESSES"}  # skirts: DRESSES/Skirt
+CLOTHES_TYPE = {"tops": 1, "bottoms": 2, "skirts": 2, "dresses": 3}  # 1 upper, 2 lower, 3 full body
+SHOP, CONSUMER = 1, 2  # the bbox file's source_type
+PHOTOS_PER_ITEM = 2  # consumer photos per item and split: chapter 3's train/test_photos_per_item
+WORLD_SPLITS = {"train": "train", "valid": "val", "test": "test"}
+_COLUMNS = {BBOX_LIST: "image_name clothes_type source_type x_1 y_1 x_2 y_2",
+            PARTITION: "image_pair_name_1 image_pair_name_2 item_id evaluation_status"}
+
+
+def sub_category_folder(subcategory: str) -> str:
+    """FashionWorld sub-category -> a DeepFashion ``<Sub_Category>`` folder name (``t-shirt`` -> ``T_Shirt``)."""
+    return "_".join(w.capitalize() for w in subcategory.replace("-", " ").replace("_", " ").split())
+
+
+def export(world: World, out: Path, quirks: Quirks, image_size: int = 128) -> Exported:
+    """Write ``world`` as DeepFashion consumer-to-shop (Liu et al., CVPR 2016) under ``out``.
+
+    The official layout (module docstring): ``Anno/list_item_consumer2shop.txt``,
+    ``Anno/list_bbox_consumer2shop.txt``, ``Eval/list_eval_partition.txt`` and
+    ``img/<GROUP>/<Sub_Category>/id_XXXXXXXX/comsumer_NN.jpg`` / ``shop_01.jpg``, spelled
+    ``comsumer`` as the dataset does. Every item of the paper's four categories of each split
+    (``fashionrec.world.tasks.consumer_to_shop``, no look-alikes: DeepFashion has no items without photos)
+    gets one shop photo (its product image) and ``PHOTOS_PER_ITEM`` consumer photos (the same
+    street photos as chapter 3's FashionWorld path, ``world.consumer_images``); the partition pairs
+    each consumer photo with the shop photo; ``valid`` is written ``val``.
+
+    Boxes: the **whole image** ``(0, 0, width, height)`` of each file as written, for shop and
+    consumer photos alike: the renderer does not return the box the garment occupies, and
+    chapter 3's FashionWorld path uses whole images, so the loader's crops are its inputs.
+
+    Quirks (``quirks``): mixed image sizes and left-out images (``ImageWriter``; the box of a
+    left-out image is that of its nominal size, as the real lists name files that are not
+    there); with ``format_quirks``, item ids with gaps (as the real list's), a tenth of the boxes
+    overshooting the border by a pixel (as the real ones do) and columns padded with spaces.
+    Deterministic in ``quirks.seed``.
+    """
+    from fashionrec.export import Exported, ImageWriter
+    from fashionrec.world import tasks
+
+    out = Path(out)
+    rng = np.random.default_rng(quirks.seed)
+    photos, shops = {}, {}
+    for split in WORLD_SPLITS:
+        photos[split], shops[split] = tasks.consumer_to_shop(world, split, PHOTOS_PER_ITEM, lookalikes=False)
+    every = sorted(i for ids in shops.values() for i in ids)
+    gaps = rng.integers(0, 3, len(every)) * (rng.random(len(every)) < 0.1) if quirks.format_quirks else 0
+    numbers = np.arange(1, len(every) + 1) + np.cumsum(gaps)
+    df_id = {i: f"id_{int(n):08d}" for i, n in zip(every, numbers)}
+    folder = {i: (f"img/{GROUPS[tasks.c2s_category(world, i)]}/"
+                  f"{sub_category_folder(world.items[i].subcategory)}/{df_id[i]}") for i in every}
+
+    images: dict[str, tuple[str, int, np.ndarray | None]] = {}  # name -> (world item, source, rendered)
+    pairs = []
+    for split, name in WORLD_SPLITS.items():
+        street = world.consumer_images(photos[split], image_size)
+        shop_images = world.images(shops[split], image_size)
+        for i, image in zip(shops[split], shop_images):
+            images[f"{folder[i]}/shop_01.jpg"] = (i, SHOP, image)
+        counter: Counter = Counter()
+        for p, image in zip(photos[split], street):
+            counter[p.item_id] += 1
+            photo = f"{folder[p.item_id]}/comsumer_{counter[p.item_id]:02d}.jpg"
+            images[photo] = (p.item_id, CONSUMER, image)
+            pairs.append((df_id[p.item_id], photo, f"{folder[p.item_id]}/shop_01.jpg", name))
+    pairs.sort()  # the real list is in item-id order
+    writer = ImageWriter(out, quirks, image_size)
+    writer.choose_missing(sorted(images))
+    bbox = []
+    for photo in sorted(images):
+        i, source, image = images[photo]
+        width, height = image_size, image_size
+        if writer.write(photo, image):
+            with Image.open(out / photo) as im:
+                width, height = im.size
+        if quirks.format_quirks and rng.random() < 0.1:
+            width, height = (width + 1, height) if rng.random() < 0.5 else (width, height + 1)
+        bbox.append((photo, CLOTHES_TYPE[tasks.c2s_category(world, i)], source, 0, 0, width, height))
+
+    pad = max(map(len, images)) + 1 if quirks.format_quirks else 0
+
+    def write_list(rel: str, rows: list[tuple]) -> None:
+        head = [str(len(rows))] + ([_COLUMNS[rel]] if rel in _COLUMNS else [])
+        body = [" ".join([str(r[0]).ljust(pad if rel in _COLUMNS else 0), *map(str, r[1:])]) for r in rows]
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text("\n".join(head + body) + "\n")
+
+    write_list(ITEM_LIST, [(df_id[i],) for i in every])
+    write_list(BBOX_LIST, bbox)
+    write_list(PARTITION, [(c, s, item, split) for item, c, s, split in pairs])
+    counts = {"items": len(every), "consumer photos": sum(len(v) for v in photos.values()),
+              "shop photos": len(every), "pairs": len(pairs)}
+    notes = ["boxes: the whole image of each file (the renderer gives no garment box)",
+             "no look-alikes: DeepFashion lists only items with consumer photos"]
+    return Exported("deepfashion_c2s", out, counts, writer.missing, notes)

@@ -19,6 +19,7 @@ Items whose image file is missing are listed in ``missing_images`` and reported 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -34,9 +35,9 @@ from fashionrec.records import CompatibilityExample, FITBQuestion, Item, Outfit
 SPLITS = ("train", "valid", "test")
 # A Polyvore category name goes to the first slot (checked in this order) one of whose words it contains.
 SLOT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("shoes", ("shoe", "boot", "pump", "sandal", "flat", "flip flop", "sneaker", "slipper", "bootie", "loafer",
+    ("shoes", ("shoe", "boot", "heel", "pump", "sandal", "flat", "flip flop", "sneaker", "slipper", "bootie", "loafer",
                "oxford", "clog")),
-    ("bottom", ("skirt", "jean", "pant", "short", "legging", "capri", "bottom")),
+    ("bottom", ("skirt", "jean", "pant", "trouser", "short", "legging", "capri", "bottom")),
     ("top", ("top", "tunic", "blouse", "cardigan", "sweater", "t-shirt", "shirt", "polo", "hoodie", "sweatshirt",
              "camisole", "tank", "bra")),
     ("outerwear", ("outerwear", "coat", "jacket", "blazer", "vest", "sportcoat", "suit")),
@@ -265,3 +266,111 @@ def compatibility_from_outfits(data: PolyvoreData, split: str = "test", seed: in
     examples += [CompatibilityExample(tuple(pool[j] for j in rng.choice(len(pool), len(e.item_ids), replace=False)), 0)
                  for e in list(examples)]
     return [examples[k] for k in rng.permutation(len(examples))]
+
+
+# ----- export: a FashionWorld in this layout (``fashionrec export polyvore``) ------------------------------
+def export_keys(world, format_quirks: bool = True) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """World outfit id -> (its set id, the ``<set_id>_<index>`` name of each of its items), as ``export``
+    writes them. Set ids are numbers, as on Polyvore; indices count from 1, and with ``format_quirks``
+    every 7th outfit skips the index after its second item, as the "no_dup" files do."""
+    out, n = {}, 0
+    for split in SPLITS:
+        for k, o in enumerate(world.outfits[split]):
+            set_id = str(100_000_000 + 37 * n)
+            n += 1
+            indices = [j + 1 + (format_quirks and k % 7 == 3 and j >= 2) for j in range(len(o.item_ids))]
+            out[o.outfit_id] = (set_id, tuple(f"{set_id}_{j}" for j in indices))
+    return out
+
+
+def export(world, out: Path, quirks, image_size: int = 128):
+    """Write ``world`` in the layout of Maryland Polyvore (xthan/polyvore-dataset, as its code reads it).
+
+    ``label/{train,valid,test}_no_dup.json`` with every key of the real files (an item's ``image`` is
+    the original polyvoreimg URL, with the product's number as ``tid``), ``label/fill_in_blank_test.json``
+    (the world's test FITB with random negatives, the right answer first), ``label/fashion_compatibility
+    _prediction.txt``, ``category_id.txt`` (the world's sub-categories) and ``images/<set_id>/<index>.jpg``,
+    one file per outfit entry as on Polyvore (a product in two outfits is two files). Task files name
+    items ``<set_id>_<index>``, so a question or random outfit with an item in no test outfit cannot be
+    written; those are left out and counted in ``notes``. Quirks: missing and mixed-size images
+    (``ImageWriter``) and, with ``format_quirks``, the real sample's: a skipped index whose image is
+    still on disk, outfit collages ``0.jpg`` and ``0 (1).jpg``, and a set folder in no split.
+    """
+    from fashionrec.export import Exported, ImageWriter
+    from fashionrec.world import tasks
+
+    out = Path(out)
+    keys = export_keys(world, quirks.format_quirks)
+    subcategories = sorted({it.subcategory for it in world.items.values()})
+    category_id = {s: 2 + k for k, s in enumerate(subcategories)}
+    (out / "label").mkdir(parents=True, exist_ok=True)
+    (out / "category_id.txt").write_text("".join(f"{category_id[s]} {s}\n" for s in subcategories), encoding="utf-8")
+    tid = {i: 150_000_000 + k for k, i in enumerate(sorted(world.items))}
+    rng = np.random.default_rng(quirks.seed)
+    entries: list[tuple[str, str]] = []  # (image path, world item id) of every outfit entry
+    extras: list[tuple[str, list[str]]] = []  # (image path, items tiled into it) referenced by no outfit
+    for split in SPLITS:
+        rows = []
+        for k, o in enumerate(world.outfits[split]):
+            set_id, names = keys[o.outfit_id]
+            items = []
+            for name, i in zip(names, o.item_ids):
+                index = int(name.rsplit("_", 1)[1])
+                entries.append((f"images/{set_id}/{index}.jpg", i))
+                items.append({"index": index, "name": world.items[i].text,
+                              "price": round(float(rng.uniform(5, 400)), 1), "likes": int(rng.integers(0, 200)),
+                              "categoryid": category_id[world.items[i].subcategory],
+                              "image": f"http://img1.polyvoreimg.com/cgi/img-thing?.out=jpg&size=l&tid={tid[i]}"})
+            if quirks.format_quirks:
+                extras += [(f"images/{set_id}/{j}.jpg", [o.item_ids[2]]) for j in range(1, len(names) + 2)
+                           if f"{set_id}_{j}" not in names and j <= int(names[-1].rsplit("_", 1)[1])]
+                extras += [(f"images/{set_id}/{name}", list(o.item_ids)) for name, every in
+                           (("0.jpg", 5), ("0 (1).jpg", 25)) if k % every == 0]
+            rows.append({"name": o.text, "views": int(rng.integers(10, 5000)), "items": items,
+                         "image": f"http://ak1.polyvoreimg.com/cgi/img-set/cid/{set_id}/size/y.jpg",
+                         "likes": int(rng.integers(0, 300)), "date": "Three years",
+                         "set_url": f"http://www.polyvore.com/{o.text.replace(' ', '_')}/set?id={set_id}",
+                         "set_id": set_id, "desc": f"A fashion look featuring {world.items[o.item_ids[0]].text}."})
+        (out / "label" / f"{split}_no_dup.json").write_text(json.dumps(rows, indent=4), encoding="utf-8")
+    if quirks.format_quirks and entries:  # a set folder that is in no split
+        extras.append((f"images/{100_000_000 + 37 * len(keys)}/1.jpg", [entries[0][1]]))
+    writer = ImageWriter(out, quirks, image_size)
+    writer.choose_missing([path for path, _ in entries])
+    used = sorted({i for _, i in entries} | {i for _, ids in extras for i in ids})
+    pixels = dict(zip(used, world.images(used, image_size))) if used else {}
+    for path, i in entries:
+        writer.write(path, pixels[i])
+    for path, ids in extras:
+        writer.write(path, np.concatenate([pixels[i] for i in ids], axis=1))
+
+    # the test tasks, with items named by their first entry in a test outfit
+    name_in_test: dict[str, str] = {}
+    outfit_of: dict[tuple[str, ...], str] = {}
+    for o in world.outfits["test"]:
+        outfit_of.setdefault(o.item_ids, o.outfit_id)
+        for name, i in zip(keys[o.outfit_id][1], o.item_ids):
+            name_in_test.setdefault(i, name)
+    questions, left_out = [], Counter()
+    for q in tasks.fitb_questions(world, "test", len(world.outfits["test"]), "random", seed=world.cfg.seed):
+        names = keys[outfit_of[tasks.fill(q.context, q.candidates[q.answer])]][1]
+        blank = q.context.index(None)
+        negatives = [name_in_test.get(c) for k, c in enumerate(q.candidates) if k != q.answer]
+        if None in negatives:
+            left_out["FITB questions"] += 1
+            continue
+        questions.append({"question": [n for k, n in enumerate(names) if k != blank],
+                          "answers": [names[blank], *negatives], "blank_position": blank + 1})
+    (out / "label" / "fill_in_blank_test.json").write_text(json.dumps(questions, indent=4), encoding="utf-8")
+    lines = []
+    for e in tasks.compatibility_examples(world, "test", seed=world.cfg.seed):
+        names = keys[outfit_of[e.item_ids]][1] if e.label else tuple(name_in_test.get(i) for i in e.item_ids)
+        if None in names:
+            left_out["compatibility outfits"] += 1
+            continue
+        lines.append(f"{e.label} {' '.join(names)}\n")
+    (out / "label" / "fashion_compatibility_prediction.txt").write_text("".join(lines), encoding="utf-8")
+    counts = {"outfits": sum(len(world.outfits[s]) for s in SPLITS), "item entries": len(entries),
+              "FITB questions": len(questions), "compatibility outfits": len(lines)}
+    notes = [f"left out {n} {kind}: an item in no test outfit has no '<set_id>_<index>' name"
+             for kind, n in left_out.items()]
+    return Exported("polyvore", out, counts, writer.missing, notes)

@@ -8,6 +8,7 @@ and a flat copy (the split files directly in ``root``) is read too::
     <version>/fill_in_blank_{train,valid,test}.json  [{"question", "answers", "blank_position"}]
     polyvore_item_metadata.json                      item_id -> {title, description, category_id,
                                                      semantic_category, ...}
+    polyvore_outfit_titles.json                      set_id -> {url_name, title} (optional: outfit texts)
     categories.csv                                   category_id,fine-grained,semantic (CRLF endings)
     images/<item_id>.jpg
 
@@ -61,6 +62,9 @@ def load_polyvore_outfits(root: str | Path, version: str = "nondisjoint", splits
         meta = read_json(root / "polyvore_item_metadata.json", "item_id -> {title, category_id, semantic_category}")
         if (root / "categories.csv").exists():
             cats = read_categories(root / "categories.csv")
+    titles: dict = {}
+    if (root / "polyvore_outfit_titles.json").exists():
+        titles = read_json(root / "polyvore_outfit_titles.json", "set_id -> {url_name, title}")
     items: dict[str, Item] = {}
     outfits: dict[str, list[Outfit]] = {s: [] for s in SPLITS}
     by_key: dict[str, str] = {}  # "<set_id>_<index>" -> item_id
@@ -79,7 +83,8 @@ def load_polyvore_outfits(root: str | Path, version: str = "nondisjoint", splits
             for i in ids:
                 if i not in items:
                     items[i] = _item(i, meta, cats, root, metadata)
-            outfits[split].append(Outfit(set_id, ids))
+            title = titles.get(set_id) or {}
+            outfits[split].append(Outfit(set_id, ids, str(title.get("title") or title.get("url_name") or "")))
     data = PolyvoreData(root, items, outfits)
     compat = folder / f"compatibility_{task_split}.txt"
     if compat.exists():
@@ -114,3 +119,104 @@ def _resolve(by_key: dict[str, str], key: str, path: Path) -> str:
     if key not in by_key:
         raise KeyError(f"{path}: item {key!r} is in no loaded outfit — load the split the task file refers to")
     return by_key[key]
+
+
+# ----- export: a FashionWorld in this layout (``fashionrec export polyvore_outfits``) ----------------------
+# the book's coarse slots and sub-categories -> Polyvore Outfits' semantic categories (the inverse of SEMANTIC_SLOT)
+SLOT_SEMANTIC = {"top": "tops", "outerwear": "outerwear", "bottom": "bottoms", "dress": "all-body", "shoes": "shoes",
+                 "bag": "bags", "accessory": "accessories"}
+SUBCATEGORY_SEMANTIC = {"hat": "hats", "scarf": "scarves", "sunglasses": "sunglasses", "necklace": "jewellery",
+                        "watch": "jewellery"}
+
+
+def export_ids(world) -> tuple[dict[str, str], dict[str, str]]:
+    """(world item id -> item id, world outfit id -> set id) as ``export`` writes them: numbers, as in
+    Polyvore Outfits, the same item id in every outfit that holds the item."""
+    items = {i: str(120_000_000 + 13 * k) for k, i in enumerate(sorted(i for p in world.pools.values() for i in p))}
+    sets = {o.outfit_id: str(200_000_000 + 7 * k)
+            for k, o in enumerate(o for s in SPLITS for o in world.outfits[s])}
+    return items, sets
+
+
+def export(world, out: Path, quirks, image_size: int = 128):
+    """Write ``world`` in the layout of Polyvore Outfits (Vasileva et al. 2018; module docstring).
+
+    ``nondisjoint/{train,valid,test}.json``, ``compatibility_{split}.txt`` (the world's outfits and as
+    many random ones), ``fill_in_blank_{split}.json`` (type-matched negatives, as the dataset's
+    "resampled" questions; the right answer at a random position), ``polyvore_item_metadata.json``,
+    ``polyvore_outfit_titles.json``, ``categories.csv`` (CRLF) and ``images/<item_id>.jpg``. Task files
+    name items ``<set_id>_<index>``: entries with an item in no outfit of their split cannot be written
+    and are counted in ``notes``. Quirks: missing and mixed-size images (``ImageWriter``) and, with
+    ``format_quirks``, the real files': items listed out of index order, empty titles (the text is in
+    ``url_name``), a semantic name with a trailing space, a repeated category id, no final line end.
+    """
+    import json
+    from collections import Counter
+
+    from fashionrec.export import Exported, ImageWriter
+    from fashionrec.world import tasks
+
+    out = Path(out)
+    folder = out / "nondisjoint"
+    folder.mkdir(parents=True, exist_ok=True)
+    item_id, set_id = export_ids(world)
+    subcategories = sorted({world.items[i].subcategory for i in item_id})
+    category_id = {s: str(2 + 3 * k) for k, s in enumerate(subcategories)}
+    slot = {world.items[i].subcategory: world.items[i].category for i in item_id}
+    semantic = {s: SUBCATEGORY_SEMANTIC.get(s, SLOT_SEMANTIC[slot[s]]) for s in subcategories}
+    rows = [f"{category_id[s]},{s},{semantic[s]}" + (" " if quirks.format_quirks and semantic[s] == "accessories"
+                                                       else "") for s in subcategories]
+    if quirks.format_quirks and subcategories:  # an id repeated with another fine-grained name: the first row counts
+        rows.insert(1, f"{category_id[subcategories[0]]},{subcategories[0]} other,{semantic[subcategories[0]]}")
+    end = "" if quirks.format_quirks else "\r\n"
+    (out / "categories.csv").write_bytes(("\r\n".join(rows) + end).encode("utf-8"))
+    meta = {}
+    for k, (i, new) in enumerate(item_id.items()):
+        it = world.items[i]
+        empty = quirks.format_quirks and k % 9 == 4
+        meta[new] = {"url_name": it.text, "description": "", "catgeories": [it.subcategory, semantic[it.subcategory]],
+                     "title": "" if empty else it.text, "related": [], "category_id": category_id[it.subcategory],
+                     "semantic_category": semantic[it.subcategory]}
+    (out / "polyvore_item_metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    titles = {set_id[o.outfit_id]: {"url_name": o.text, "title": o.text} for s in SPLITS for o in world.outfits[s]}
+    (out / "polyvore_outfit_titles.json").write_text(json.dumps(titles), encoding="utf-8")
+    left_out, counts = Counter(), {"items": len(item_id)}
+    for split in SPLITS:
+        outfits, name = [], {}  # name: world item -> "<set_id>_<index>" of its first outfit in the split
+        for k, o in enumerate(world.outfits[split]):
+            entries = [{"item_id": item_id[i], "index": j + 1} for j, i in enumerate(o.item_ids)]
+            outfits.append({"items": entries[::-1] if quirks.format_quirks and k % 5 == 2 else entries,
+                            "set_id": set_id[o.outfit_id]})
+            for j, i in enumerate(o.item_ids):
+                name.setdefault(i, f"{set_id[o.outfit_id]}_{j + 1}")
+        (folder / f"{split}.json").write_text(json.dumps(outfits), encoding="utf-8")
+        outfit_of = {o.item_ids: o.outfit_id for o in reversed(world.outfits[split])}
+        lines = []
+        for e in tasks.compatibility_examples(world, split, seed=world.cfg.seed):
+            names = ([f"{set_id[outfit_of[e.item_ids]]}_{j + 1}" for j in range(len(e.item_ids))] if e.label
+                     else [name.get(i) for i in e.item_ids])
+            if None in names:
+                left_out[f"{split} compatibility outfits"] += 1
+                continue
+            lines.append(f"{e.label} {' '.join(names)}\n")
+        (folder / f"compatibility_{split}.txt").write_text("".join(lines), encoding="utf-8")
+        questions = []
+        for q in tasks.fitb_questions(world, split, len(world.outfits[split]), "type", seed=world.cfg.seed):
+            own = set_id[outfit_of[tasks.fill(q.context, q.candidates[q.answer])]]
+            blank = q.context.index(None)
+            answers = [f"{own}_{blank + 1}" if k == q.answer else name.get(c) for k, c in enumerate(q.candidates)]
+            if None in answers:
+                left_out[f"{split} FITB questions"] += 1
+                continue
+            questions.append({"question": [f"{own}_{j + 1}" for j, i in enumerate(q.context) if i is not None],
+                              "answers": answers, "blank_position": blank + 1})
+        (folder / f"fill_in_blank_{split}.json").write_text(json.dumps(questions), encoding="utf-8")
+        counts |= {f"{split} outfits": len(outfits), f"{split} compatibility outfits": len(lines),
+                   f"{split} FITB questions": len(questions)}
+    writer = ImageWriter(out, quirks, image_size)
+    writer.choose_missing([f"images/{new}.jpg" for new in item_id.values()])
+    for (i, new), pixels in zip(item_id.items(), world.images(list(item_id), image_size)):
+        writer.write(f"images/{new}.jpg", pixels)
+    notes = [f"left out {n} {kind}: an item in no outfit of the split has no '<set_id>_<index>' name"
+             for kind, n in left_out.items()]
+    return Exported("polyvore_outfits", out, counts, writer.missing, notes)

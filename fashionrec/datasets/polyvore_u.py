@@ -227,3 +227,77 @@ class PolyvoreU:
                 f"{n_pos['train']}/{n_pos['valid']}/{n_pos['test']}, negatives per positive (train) "
                 f"{', '.join(f'{k} {r:.1f}' for k, r in ratio.items())}, second tops dropped {self.second_tops}, "
                 f"missing images {len(self.missing_images)}")
+
+
+# ----- export: a FashionWorld in this layout ------------------------------------------------------
+def export(world, out: Path, quirks, image_size: int = 128, variant: str = "630"):
+    """Write ``world``'s users in the Polyvore-U layout (``tuples_<variant>/`` and ``images/291x291/``).
+
+    Layout as lzcn/Fashion-Hash-Net ``data/README.md`` and ``PolyvoreU.load`` read it: three image
+    lists (the world's user item pool per slot, in pool order; an outfit's indices point into them),
+    and per split (``train``, ``val``, ``test``) the liked outfits (``tuples_<split>_posi``, CSV
+    ``user,top,bottom,shoe``, user = the world user's index), their random negatives
+    (``tuples_<split>_nega``: the negatives of ``tasks.ranking_lists`` with seed ``quirks.seed`` for
+    test, + 1 for val, + 2 for train, 6 per liked outfit) and hard negatives
+    (``tuples_<split>_nega_hard``: other users' liked outfits of that split, as many as the random
+    ones). Images: one JPEG per pool item, ``<item id>.jpg``; ``quirks.missing_images`` of those the
+    outfits use are left out (the loader counts them), some at mixed sizes (the real ones are 291 px).
+
+    Args:
+        world: a ``fashionrec.world.World``.
+        out: the export's root (``data_root`` of the paper profile).
+        quirks: ``fashionrec.export.Quirks``.
+        image_size: side of the images written (the real dataset's are 291 px).
+        variant: ``"630"`` or ``"53"`` (fixed-length variants only).
+
+    Returns:
+        ``fashionrec.export.Exported`` with the counts and the images left out.
+    """
+    from fashionrec.export import Exported, ImageWriter
+    from fashionrec.world import tasks
+
+    if variant in VARIABLE_LENGTH or variant not in VARIANTS:
+        raise ValueError(f"export writes a fixed-length variant ('630' or '53'); got {variant!r}")
+    out = Path(out)
+    folder = out / f"tuples_{variant}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pool = world.user_model.items
+    names = {c: [it.item_id for it in pool if RECORD_CATEGORY[c] == it.category] for c in CATEGORIES}
+    index = {i: k for c in CATEGORIES for k, i in enumerate(names[c])}
+    for c in CATEGORIES:
+        (folder / f"image_list_{c}").write_text("".join(f"{i}.jpg\n" for i in names[c]))
+    user_index = {u.user_id: k for k, u in enumerate(world.users)}
+    rng = np.random.default_rng(quirks.seed)
+    header = "user,top,bottom,shoe\n"
+    counts: dict[str, int] = {"users": len(world.users), "items": len(pool)}
+    used: set[str] = set()
+    for split, name in SPLITS.items():
+        seed = quirks.seed + {"test": 0, "valid": 1, "train": 2}[split]
+        lists = tasks.ranking_lists(world, split, seed=seed)
+        posi, nega, hard = [], [], []
+        liked = [(user_index[u], o) for u in world.user_outfits for o in world.user_outfits[u][split]]
+        for r in lists:
+            u = user_index[r.user_id]
+            posi += [(u, o) for o in world.user_outfits[r.user_id][split]]
+            negs = [o for o, y in zip(r.outfits, r.labels) if y == 0]
+            nega += [(u, o) for o in negs]
+            others = [o for v, o in liked if v != u]
+            picks = rng.choice(len(others), size=len(negs), replace=len(others) < len(negs)) if others else []
+            hard += [(u, others[int(k)]) for k in picks]
+        for kind, rows in (("posi", posi), ("nega", nega), ("nega_hard", hard)):
+            text = "".join(f"{u},{','.join(str(index[i]) for i in o)}\n" for u, o in rows)
+            (folder / f"tuples_{name}_{kind}").write_text(header + text)
+            counts[f"{name}_{kind}"] = len(rows)
+            used.update(i for _, o in rows for i in o)
+    writer = ImageWriter(out, quirks, image_size)
+    rel = {i: (IMAGE_DIR / f"{i}.jpg").as_posix() for i in names["top"] + names["bottom"] + names["shoe"]}
+    writer.choose_missing(sorted(rel[i] for i in used))
+    ids = list(rel)
+    for k in range(0, len(ids), 256):
+        chunk = ids[k:k + 256]
+        for i, image in zip(chunk, world.images(chunk, image_size)):
+            writer.write(rel[i], image)
+    counts["images"] = len(ids) - len(writer.missing)
+    notes = [f"Polyvore-U {variant}: user k is FashionWorld's users[k] ({world.users[0].user_id}, ...); "
+             f"item ids are top/<k>, bottom/<k>, shoe/<k> into the image lists"]
+    return Exported("polyvore_u", out, counts, list(writer.missing), notes)

@@ -14,8 +14,9 @@ The dataset ships no split and no negatives: ``split_scenes`` splits by scene (d
 seed) and ``stl_triplets`` draws one negative of the product's category per (scene, product) pair.
 Records are those of ``fashionrec.records``: ``Item`` per product (``category`` = the last
 level of the category path, ``subcategory`` = the whole path), ``Scene`` per scene (its products and
-boxes), ``CTLTriplet`` per pair. Missing images are counted, reported with a warning and in
-``STLFashion.summary()``; the pairs that need them are left out (and counted).
+boxes), ``CTLTriplet`` per pair. Missing images are counted and named (``missing_signatures``),
+reported with a warning and in ``STLFashion.summary()``; the pairs that need them are left out (and
+counted). ``export`` writes a FashionWorld in this layout (``fashionrec export stl_fashion``).
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class STLFashion:
     items: dict[str, Item]
     scenes: dict[str, Scene]
     missing_images: dict[str, int] = field(default_factory=dict)  # "scenes" / "products": signatures without a file
+    missing_signatures: tuple[str, ...] = ()  # those signatures, sorted
     skipped_pairs: dict[str, int] = field(default_factory=dict)  # reason -> pairs left out
     n_pairs: int = 0
 
@@ -126,10 +128,11 @@ class STLFashion:
 
     def summary(self) -> str:
         kept = sum(len(s.item_ids) for s in self.scenes.values())
+        named = ", ".join(self.missing_signatures[:5]) + (", ..." if len(self.missing_signatures) > 5 else "")
         return (f"STL-Fashion at {self.root}: {kept} of {self.n_pairs} pairs kept, {len(self.scenes)} scenes, "
                 f"{len(self.items)} products in {len(self.categories)} categories; missing images: "
-                f"{self.missing_images.get('scenes', 0)} scenes, {self.missing_images.get('products', 0)} products; "
-                f"pairs left out: {self.skipped_pairs or 'none'}")
+                f"{self.missing_images.get('scenes', 0)} scenes, {self.missing_images.get('products', 0)} products"
+                f"{f' ({named})' if named else ''}; pairs left out: {self.skipped_pairs or 'none'}")
 
 
 def load_stl_fashion(root: Path | str, check_images: bool = True) -> STLFashion:
@@ -166,7 +169,8 @@ def load_stl_fashion(root: Path | str, check_images: bool = True) -> STLFashion:
     scenes = {s: Scene(s, tuple(ps), tuple(ps.values()), image=str(path_of(s))) for s, ps in by_scene.items()}
     missing = {"scenes": sum(paths.get(s, 1) is None for s in {p[1] for p in pairs}),
                "products": sum(paths.get(p, 1) is None for p in {p[0] for p in pairs})}
-    data = STLFashion(root, items, scenes, missing, skipped, len(pairs))
+    absent = tuple(sorted(sig for sig, path in paths.items() if path is None))
+    data = STLFashion(root, items, scenes, missing, absent, skipped, len(pairs))
     if skipped:
         warnings.warn(data.summary(), stacklevel=2)
     return data
@@ -246,3 +250,82 @@ class ImageList:
         if not keys:
             return np.zeros((0, self.size, self.size, 3), np.uint8)
         return np.stack([self.load(k) for k in keys])
+
+
+# ----- export: a FashionWorld in the STL-Fashion layout ----------------------------------------------
+# FashionWorld sub-category -> an STL-Fashion category path: nine of the real fashion-cat.json's ten paths
+# (FashionWorld has no earrings); dresses, hats, watches, scarves and belts, which STL-Fashion lacks, in the
+# same Google-product-taxonomy form.
+CATEGORY_PATHS: dict[str, str] = {
+    **dict.fromkeys(("t-shirt", "shirt", "blouse", "sweater", "tank"), "Apparel & Accessories|Clothing|Shirts & Tops"),
+    **dict.fromkeys(("jacket", "coat", "blazer"), "Apparel & Accessories|Clothing|Outerwear|Coats & Jackets"),
+    "jeans": "Apparel & Accessories|Clothing|Pants", "trousers": "Apparel & Accessories|Clothing|Pants",
+    "shorts": "Apparel & Accessories|Clothing|Shorts", "skirt": "Apparel & Accessories|Clothing|Skirts",
+    "dress": "Apparel & Accessories|Clothing|Dresses",
+    **dict.fromkeys(("sneakers", "boots", "heels", "sandals", "loafers"), "Apparel & Accessories|Shoes"),
+    **dict.fromkeys(("handbag", "backpack", "clutch", "tote"), "Apparel & Accessories|Handbags, Wallets & Cases"),
+    "hat": "Apparel & Accessories|Clothing Accessories|Hats",
+    "sunglasses": "Apparel & Accessories|Clothing Accessories|Sunglasses",
+    "watch": "Apparel & Accessories|Jewelry|Watches", "necklace": "Apparel & Accessories|Jewelry|Necklaces",
+    "scarf": "Apparel & Accessories|Clothing Accessories|Scarves & Shawls",
+    "belt": "Apparel & Accessories|Clothing Accessories|Belts",
+}
+
+
+def signature(kind: str, ident: str) -> str:
+    """The 32-hex-digit signature ``export`` gives a world product (``kind="product"``) or scene."""
+    return hashlib.md5(f"fashionworld:{kind}:{ident}".encode()).hexdigest()
+
+
+def signature_path(sig: str) -> str:
+    """``images/ab/cd/ef/<sig>.jpg``: the path of the signature's i.pinimg.com/400x URL, under ``images/``."""
+    return f"{IMAGES_DIR}/{sig[0:2]}/{sig[2:4]}/{sig[4:6]}/{sig}.jpg"
+
+
+def export(world, out: Path, quirks, image_size: int = 128):
+    """Write ``world`` as STL-Fashion (Kang et al., CVPR 2019; github.com/kang205/STL-Dataset) under ``out``.
+
+    Every outfit of every world split becomes a scene (``world.tasks.make_scenes``: a figure wearing it,
+    ``image_size`` px), and each of its items a (scene, product, box) line of ``fashion.json``, with the
+    box tight around the item's pixels as ``(left, top, right, bottom)`` normalised, 6 decimals, as the
+    real file. ``fashion-cat.json`` maps each product to ``CATEGORY_PATHS[subcategory]``, one JSON
+    object on one line as the real one. Scene and product images (the product on white, as
+    ``World.images``) go to ``images/ab/cd/ef/<sig>.jpg``; signatures are ``signature(kind, id)``
+    (scene ids are ``make_scenes``'s, ``<split>-s<k>``). STL ships no split: the world's splits are
+    not written (the loader splits scenes by hash). Quirks: missing and mixed-size images
+    (``ImageWriter``; Pinterest's 400x images have mixed heights); with ``format_quirks`` the lines are
+    in a shuffled order, not grouped by scene. Deterministic in ``quirks.seed``.
+    """
+    from fashionrec.export import Exported, ImageWriter
+    from fashionrec.world import tasks
+
+    out = Path(out)
+    rng = np.random.default_rng(quirks.seed)
+    rows, scene_images = [], {}
+    for split in ("train", "valid", "test"):
+        scenes, images = tasks.make_scenes(world, split, len(world.outfits[split]), size=image_size,
+                                           seed=quirks.seed)
+        for scene, image in zip(scenes, images):
+            sig = signature("scene", scene.scene_id)
+            scene_images[sig] = image
+            rows += [{"product": signature("product", i), "scene": sig, "bbox": [round(v, 6) for v in box]}
+                     for i, box in zip(scene.item_ids, scene.boxes)]
+    product_of = {signature("product", i): i for i in world.items}
+    products = sorted({r["product"] for r in rows})
+    if quirks.format_quirks:
+        rows = [rows[k] for k in rng.permutation(len(rows))]
+    (out / PAIRS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (out / CATEGORY_FILE).write_text(json.dumps({p: CATEGORY_PATHS[world.items[product_of[p]].subcategory]
+                                                 for p in products}) + "\n")
+    writer = ImageWriter(out, quirks, image_size)
+    writer.choose_missing([signature_path(s) for s in [*sorted(scene_images), *products]])
+    for sig in sorted(scene_images):
+        writer.write(signature_path(sig), scene_images[sig])
+    for start in range(0, len(products), 256):
+        chunk = products[start:start + 256]
+        for sig, image in zip(chunk, world.images([product_of[p] for p in chunk], size=image_size)):
+            writer.write(signature_path(sig), image)
+    return Exported("stl_fashion", out, {"scenes": len(scene_images), "products": len(products),
+                                         "pairs": len(rows)}, sorted(writer.missing),
+                    [f"the world's {len(world.outfits['train'])}/{len(world.outfits['valid'])}/"
+                     f"{len(world.outfits['test'])} outfits are scenes; STL ships no split, so none is written"])

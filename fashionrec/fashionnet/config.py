@@ -34,6 +34,7 @@ class Config(ChapterConfig):
     train_negatives: int = 6  # random negatives per liked outfit (He & Hu: 6x)
     user_dim: int = 8  # user embedding of the user-conditioned model (beyond the paper)
     max_users: int | None = None  # first n users only (None = all)
+    max_steps: int | None = None  # at most this many batches per epoch (None = all; a CPU size override)
     scaling_users: tuple[int, ...] = (10, 20, 40)
     top_k: int = 10
     discount: str = "fashionnet"  # NDCG discount 1 / log2(max(2, i)), as the paper (fashionrec.metrics)
@@ -56,6 +57,12 @@ class Config(ChapterConfig):
                       stage_two=TrainConfig(epochs=18, batch_size=30, optimizer="sgd", lr=1e-4),
                       conditioned=TrainConfig(epochs=18, batch_size=30, optimizer="sgd", lr=1e-3)),
     }
+
+    # the paper profile on 2 CPU cores (``fashionrec paper-path 02``): VGG-16 with random weights at
+    # 32 px, one epoch of one batch per training, the first user only; the architecture and the
+    # hyper-parameters (batch 30, SGD, 6 negatives per liked outfit) stay the paper's
+    PAPER_ON_CPU = {"pretrained": False, "image_size": 32, "max_users": 1, "max_steps": 1,
+                    "stage_one": {"epochs": 1}, "stage_two": {"epochs": 1}, "conditioned": {"epochs": 1}}
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -51,16 +51,19 @@ def valid_ndcg(items: ItemTable, data: RankingData, discount: str = "fashionnet"
 def test_scores(model: FashionNet, items: ItemTable, data: RankingData, per_user: Any = None,
                 conditioned: bool = False) -> list[np.ndarray]:
     """Scores of every user's test list: the shared model, with the user's own parameters
-    (``per_user.states[user]``, a ``train.PerUser``) loaded on top when ``per_user`` is given, or the
-    user's embedding when ``conditioned``."""
+    (``per_user.state(user)``, a ``train.PerUser``, read from disk one user at a time) loaded on top
+    when ``per_user`` is given, or the user's embedding when ``conditioned``."""
     if per_user is None:
         return [score_list(model, items, o, data.users.index(u) if conditioned else None)
                 for u, o, _ in data.test]
     work = copy.deepcopy(model)
     out = []
     for u, o, _ in data.test:
-        work.load_state_dict(per_user.states[u], strict=False)
+        state = per_user.state(u)
+        work.load_state_dict(state, strict=False)
+        del state  # one user's tensors in memory at a time
         out.append(score_list(work, items, o))
+    del work
     return out
 
 

@@ -11,12 +11,12 @@ One import for the notebook: ``from fashionrec import joint_embedding as je``.
 """
 
 from fashionrec.joint_embedding.config import Config
-from fashionrec.joint_embedding.data import (SPLITS, Data, SearchData, from_catalog, from_world, load_data,
-                                             receipt_data, receipt_vocab)
+from fashionrec.joint_embedding.data import (KINDS, SPLITS, Data, SearchData, first_of_each_kind, from_catalog,
+                                             from_world, load_data, receipt_data, receipt_vocab)
 from fashionrec.joint_embedding.evaluate import (BEST_SINGLE, CLAIMS, COMPARED, DISCOUNT, ROWS, SCORES, VARIANT_KEYS,
                                                  chance_ndcg, claims_frame, evaluate, evaluate_models, headline,
-                                                 method_key, method_summary, ndcg_at_k, oracle_scores, per_seed,
-                                                 receipt_judge, receipt_results, results_glue,
+                                                 kind_table, method_key, method_summary, ndcg_at_k, oracle_scores,
+                                                 per_seed, receipt_judge, receipt_results, results_glue,
                                                  results_table, retrieval_recall, retrieval_recalls, search_engine,
                                                  table, text_relevance, tune_weight, variant_comparison,
                                                  variant_headline, visual_relevance)
@@ -32,10 +32,11 @@ from fashionrec.joint_embedding.train import (VARIANTS, judge_loader, make_encod
                                               train_loader, valid_recall, word_vectors)
 
 __all__ = [
-    "Config", "SPLITS", "Data", "SearchData", "from_catalog", "from_world", "load_data", "receipt_data",
-    "receipt_vocab", "BEST_SINGLE", "CLAIMS", "COMPARED", "DISCOUNT", "ROWS", "SCORES", "VARIANT_KEYS",
-    "chance_ndcg", "claims_frame", "evaluate", "evaluate_models", "headline", "method_key", "method_summary",
-    "ndcg_at_k", "oracle_scores", "per_seed", "receipt_judge", "receipt_results", "results_glue",
+    "Config", "KINDS", "SPLITS", "Data", "SearchData", "first_of_each_kind", "from_catalog", "from_world",
+    "load_data", "receipt_data", "receipt_vocab", "BEST_SINGLE", "CLAIMS", "COMPARED", "DISCOUNT", "ROWS", "SCORES",
+    "VARIANT_KEYS", "chance_ndcg", "claims_frame", "evaluate", "evaluate_models", "headline", "kind_table",
+    "method_key", "method_summary", "ndcg_at_k", "oracle_scores", "per_seed", "receipt_judge", "receipt_results",
+    "results_glue",
     "results_table", "retrieval_recall", "retrieval_recalls", "search_engine", "table", "text_relevance",
     "tune_weight", "variant_comparison", "variant_headline", "visual_relevance", "CNNEncoder", "JointEmbedding",
     "JointLoss", "SameItemTripletLoss", "VisualModel", "attribute_loss", "cosine_matrix", "embed", "mbmr_loss",

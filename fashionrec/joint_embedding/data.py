@@ -27,6 +27,7 @@ from fashionrec.text import TextPipeline, Vocabulary, attribute_lexicon
 from fashionrec.joint_embedding.config import Config
 
 SPLITS = ("train", "valid", "test")
+KINDS = ("add", "remove", "replace")  # the kinds of request a query makes
 
 
 @dataclass
@@ -102,6 +103,12 @@ def from_catalog(catalog: Catalog, image_size: int = 224, views_per_item: int = 
     queries = {s: attribute_queries(items[s], n_queries, seed=seed) for s in ("valid", "test")}
     return SearchData(items, imgs, photos, np.tile(np.arange(len(items["train"])), views_per_item), queries,
                       {v: (v,) for v in values}, _catalog_key(catalog.source, usable, image_size, views_per_item, seed))
+
+
+def first_of_each_kind(queries: list) -> list:
+    """The first query of each kind (``KINDS`` order) that occurs: a catalog whose metadata has
+    colours only (Kaggle ``styles.csv``) has no "add" queries."""
+    return [next(q for q in queries if q.kind == kind) for kind in KINDS if any(q.kind == kind for q in queries)]
 
 
 def _catalog_key(source: str, items: list[Item], image_size: int, views: int, seed: int) -> str:

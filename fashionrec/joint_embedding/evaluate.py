@@ -64,13 +64,14 @@ def oracle_scores(v_rel: np.ndarray, t_rel: np.ndarray, relevant: np.ndarray) ->
 
 def evaluate(search: MultimodalSearch, queries: Sequence, item_ids: Sequence[str], judge: np.ndarray,
              values: Sequence[set[str]], methods: Sequence[str] = METHODS, k: int = 10,
-             weights: dict[str, float] | None = None) -> pd.DataFrame:
+             weights: dict[str, float] | None = None, oracle: bool = True) -> pd.DataFrame:
     """V- and T-nDCG@k of every method on every query, plus the oracle and chance (Sec. 5).
 
     The catalog is ``search``'s items (ids ``item_ids``); each query's image is a catalog item,
     which is left out of its own results. ``judge`` (N, Dj) are the catalog's embeddings under the
     visual-only judge; ``values`` each item's true attribute values; ``weights`` the arithmetic
-    weight per method (default ``search.weight``).
+    weight per method (default ``search.weight``); ``oracle=False`` leaves the oracle out (real data:
+    only FashionWorld's items have a known truth).
 
     Returns:
         One row per (query, method): query_id, kind, method, V, T.
@@ -84,7 +85,8 @@ def evaluate(search: MultimodalSearch, queries: Sequence, item_ids: Sequence[str
         t_rel = text_relevance(values, q.wanted, q.unwanted)[keep]
         request = Request(search.image_embeddings[r], tuple(q.wanted), tuple(q.unwanted))
         ranked = {m: search.scores(request, m, (weights or {}).get(m))[keep] for m in methods}
-        ranked["oracle"] = oracle_scores(v_rel, t_rel, np.isin(np.asarray(item_ids), q.relevant)[keep])
+        if oracle:
+            ranked["oracle"] = oracle_scores(v_rel, t_rel, np.isin(np.asarray(item_ids), q.relevant)[keep])
         for m, s in ranked.items():
             rows.append((q.query_id, q.kind, m, ndcg_at_k(s, v_rel, k), ndcg_at_k(s, t_rel, k)))
         rows.append((q.query_id, q.kind, "chance", chance_ndcg(v_rel, k), chance_ndcg(t_rel, k)))
@@ -123,11 +125,13 @@ def search_engine(model: JointEmbedding, data, split: str, device: str | torch.d
 
 def evaluate_models(models: Mapping[tuple[str, int], JointEmbedding], data, judge_embeddings: Mapping[str, np.ndarray],
                     k: int = 10, grid: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
-                    device: str | torch.device = "cpu") -> tuple[pd.DataFrame, dict[tuple[str, int, str], float]]:
+                    device: str | torch.device = "cpu",
+                    oracle: bool = True) -> tuple[pd.DataFrame, dict[tuple[str, int, str], float]]:
     """Per query and method, the V- and T-nDCG@k of every (variant, seed) model on the test queries.
 
     The text weight of "arithmetic" and "combined" is chosen per model on the valid queries
     (``tune_weight``). ``judge_embeddings``: "valid" / "test" -> the judge's embeddings of the items.
+    ``oracle``: add the oracle's rows (``cfg.on_world``: FashionWorld only).
 
     Returns:
         (rows of ``evaluate`` with columns variant and seed added, (variant, seed, method) -> weight).
@@ -140,7 +144,7 @@ def evaluate_models(models: Mapping[tuple[str, int], JointEmbedding], data, judg
                                                    judge_embeddings["valid"], data.values("valid"), grid, k)
         tuned = {m: weights[name, s, m] for m in ("arithmetic", "combined")}
         r = evaluate(engines["test"], data.queries["test"], data.ids("test"), judge_embeddings["test"],
-                     data.values("test"), k=k, weights=tuned)
+                     data.values("test"), k=k, weights=tuned, oracle=oracle)
         results.append(r.assign(variant=name, seed=s))
     return pd.concat(results, ignore_index=True), weights
 
@@ -191,6 +195,14 @@ def retrieval_recalls(models: Mapping[tuple[str, int], JointEmbedding], data, sp
 ROWS = ("chance", "oracle", *METHODS)  # the order of the chapter's results table
 
 
+def kind_table(results: pd.DataFrame, variant: str = "MBMR") -> pd.DataFrame:
+    """MM-nDCG of ``variant``'s methods (rows, in ``ROWS`` order) by kind of request (columns), mean
+    over queries and seeds, 3 decimals; the kinds and rows the results hold."""
+    by_kind = table(results[results.variant == variant], by=("kind", "method")).round(3)
+    mm = by_kind["MM-nDCG"].unstack("kind")
+    return mm.loc[[m for m in ROWS if m in mm.index]]
+
+
 def method_summary(scores: pd.DataFrame, variant: str = "MBMR") -> pd.DataFrame:
     """Mean and sd over seeds (``claims.summarize``: sd with ddof 1) of V-, T- and MM-nDCG for each
     method of ``variant``, chance and oracle first; columns (metric, "mean" | "sd")."""
@@ -200,14 +212,16 @@ def method_summary(scores: pd.DataFrame, variant: str = "MBMR") -> pd.DataFrame:
 
 def results_table(scores: pd.DataFrame, k: int, variant: str = "MBMR") -> pd.DataFrame:
     """The chapter's results table (``claims.results_table`` per metric): chance, each method, the
-    oracle, mean ± sd over seeds, and the MM-nDCG progress ratio; the header names k and the discount."""
+    oracle, mean ± sd over seeds, and the MM-nDCG progress ratio; the header names k and the discount.
+    Without oracle rows (real data) the table has no oracle row and no progress ratio."""
     rows = scores[scores.variant == variant]
     learned = rows[~rows.method.isin(["chance", "oracle"])]
     ends = rows.groupby("method")[list(SCORES)].mean()
+    has_oracle = "oracle" in ends.index
     parts = [claims.results_table(learned, m, chance=float(ends.loc["chance", m]),
-                                  oracle=float(ends.loc["oracle", m])) for m in SCORES]
-    out = pd.concat([parts[0][["V-nDCG"]], parts[1][["T-nDCG"]],
-                     parts[2][["MM-nDCG", "of the way", "seeds"]]], axis=1)
+                                  oracle=float(ends.loc["oracle", m]) if has_oracle else None) for m in SCORES]
+    last = ["MM-nDCG", "of the way", "seeds"] if has_oracle else ["MM-nDCG", "seeds"]
+    out = pd.concat([parts[0][["V-nDCG"]], parts[1][["T-nDCG"]], parts[2][last]], axis=1)
     out.columns.name = f"nDCG@{k}, discount 1/log2(i+1), ties averaged"
     return out
 
