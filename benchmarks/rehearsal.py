@@ -1,15 +1,17 @@
 """The rehearsal: do the real-data loaders lose anything? FashionWorld path vs real-format path.
 
-For each chapter, side by side in one run: the notebook on FashionWorld, then the same notebook
-(same profile, same model settings) on a FashionWorld exported in the chapter's real-data layout
-(``fashionrec.export``, clean: no image left out, one size). Both write ``metrics.json``; this script
-prints, for the numbers both runs recorded, how many are identical and the largest difference, and
-the chapter's headline numbers side by side. The export stores images as JPEG (quality 90), as the
-real datasets do, so features computed from them differ from the generator's pixels in the last
-bits: expect numbers within the spread over seeds, not identical, wherever a model reads images.
+For each chapter and each seed, side by side in one run: a FashionWorld of that seed, the notebook on
+it, then the same notebook (same profile, same model settings, the same seed) on that world exported
+in the chapter's real-data layout (``fashionrec.export``, clean: no image left out, one size). The
+headline numbers of the two sides are paired by seed and their difference is tested with the book's
+one rule (``claims.claim``: the paired difference and its 95 % interval): "no difference resolved"
+means the two paths agree within what the seeds can tell apart. The export stores images as JPEG
+(quality 90), as the real datasets do, so features computed from them differ from the generator's
+pixels in the last bits: expect agreement within the spread over seeds, not identical numbers,
+wherever a model reads images.
 
-Run: ``python benchmarks/rehearsal.py [01 ...] --profile smoke|standard`` (standard: about as long
-as the book, twice).
+Run: ``python benchmarks/rehearsal.py [01 ...] --profile smoke|standard --seeds 0 1 2`` (each
+chapter twice per seed; standard: about as long as the book, twice per seed).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from pathlib import Path
 # Maryland's layout gives every outfit entry its own id, so its gallery differs by construction)
 FORMAT = {"01_bilstm": "polyvore_outfits", "02_fashionnet": "polyvore_u", "03_c2s": "deepfashion_c2s",
           "04_joint_embedding": "catalog", "05_ctl": "stl_fashion"}
-# settings both sides use where the real-format loader needs them (Polyvore-U reads images from files)
-BOTH = {"02_fashionnet": {"cached_features": False, "feature_dim": 1280}}
 HEADLINES = {"01_bilstm": ("ch1_bilstm_vse_fitb_type", "ch1_bilstm_vse_auc"),
              "02_fashionnet": ("ch2_c_whole_ndcg", "ch2_b_whole_ndcg"),
              "03_c2s": ("ch3_siamese_top20", "ch3_pretrained_top20"),
@@ -48,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", default=list(FORMAT))
     parser.add_argument("--profile", default="smoke", help="smoke | standard (the world and the models)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="one world, export and model per seed, on both sides (the rule pairs them)")
     parser.add_argument("--out", type=Path, default=Path("build/rehearsal"))
     parser.add_argument("--table", type=Path, default=None, help="also write the table here (the book's "
                                                                   "book/generated/rehearsal_<profile>.md)")
     args = parser.parse_args(argv)
 
+    import pandas as pd
+
+    from fashionrec import claims
     from fashionrec.export import Quirks, export
     from fashionrec.run import NotebookFailed, execute, find_notebooks, pin_kernels
 
@@ -61,41 +66,57 @@ def main(argv: list[str] | None = None) -> int:
     for source in find_notebooks(args.chapters):
         fmt = FORMAT[source.stem]
         cfg_cls = importlib.import_module(f"fashionrec.{source.stem[3:]}").Config
-        cfg = cfg_cls.for_profile(args.profile)
-        size = getattr(cfg, "image_size", 64)
-        root = (args.out / "exports" / args.profile / fmt).resolve()
-        if not root.exists():
-            export(fmt, root, args.profile, cfg.seed, size, Quirks.none())
-        found, failed = {}, ""
-        both = {"overrides": BOTH[source.stem]} if source.stem in BOTH else {}
-        for side, params in (("fashionworld", both), (fmt, {"dataset": fmt, "data_root": str(root), **both})):
-            runs = (args.out / "runs" / side).resolve()
-            os.environ["FASHIONREC_RUNS"] = str(runs)
-            start = time.perf_counter()
-            try:
-                execute(source, args.out / side, args.profile, params)
-            except NotebookFailed as err:  # a row that says so, and the other chapters still run
-                found[side] = ({}, time.perf_counter() - start)
-                failed = f"{side} run failed: {str(err).splitlines()[0][-90:]}"
+        per_seed, failed, wall = [], "", {"fashionworld": 0.0, fmt: 0.0}
+        for seed in args.seeds:
+            cfg = cfg_cls.for_profile(args.profile, seed=seed, seeds=(seed,))
+            root = (args.out / "exports" / args.profile / f"{fmt}-seed{seed}").resolve()
+            if not root.exists():
+                export(fmt, root, args.profile, seed, getattr(cfg, "image_size", 64), Quirks.none())
+            one = {"seed": seed, "overrides": {"seeds": [seed]}}
+            for side, params in (("fashionworld", one), (fmt, {**one, "dataset": fmt, "data_root": str(root)})):
+                runs = (args.out / "runs" / side).resolve()
+                os.environ["FASHIONREC_RUNS"] = str(runs)
+                start = time.perf_counter()
+                try:
+                    execute(source, args.out / side, args.profile, params)
+                except NotebookFailed as err:  # a row that says so, and the other chapters still run
+                    failed = f"{side} seed {seed} failed: {str(err).splitlines()[0][-90:]}"
+                    continue
+                wall[side] += time.perf_counter() - start
+                found = numbers(newest_metrics(runs, cfg.chapter, args.profile))
+                per_seed += [dict(method=side, seed=seed, metric=k, value=found.get(k, float("nan")))
+                             for k in HEADLINES[source.stem]]
+        frame = pd.DataFrame(per_seed)
+        for metric in HEADLINES[source.stem]:
+            if failed:
+                rows.append((source.stem, fmt, metric, "", "", "", failed, ""))
                 continue
-            found[side] = (numbers(newest_metrics(runs, cfg.chapter, args.profile)), time.perf_counter() - start)
-        (world, t_world), (real, t_real) = found["fashionworld"], found[fmt]
-        shared = sorted(set(world) & set(real))
-        diffs = {k: abs(world[k] - real[k]) for k in shared}
-        worst = max(diffs, key=diffs.get) if diffs else ""
-        heads = "; ".join(f"{k}: {world.get(k, float('nan')):.3f} vs {real.get(k, float('nan')):.3f}"
-                          for k in HEADLINES[source.stem])
-        rows.append((source.stem, fmt, len(shared), sum(d == 0 for d in diffs.values()),
-                     failed or f"{diffs.get(worst, 0):.3f} ({worst})", heads, f"{t_world:.0f} / {t_real:.0f}"))
+            sub = frame[frame.metric == metric].rename(columns={"value": metric})
+            found = claims.claim(sub, fmt, "fashionworld", metric, text=f"{fmt} vs FashionWorld")
+            verdict = ("identical" if not any(found.diffs) else
+                       "differs" if found.verdict in (claims.HOLDS, claims.REVERSED) else
+                       f"no difference resolved ({found.verdict})")
+            side = {m: claims.fmt_pm(*claims.mean_sd(sub[sub.method == m][metric].to_numpy()))
+                    for m in ("fashionworld", fmt)}
+            ci = f"{found.mean:+.3f} [{found.low:+.3f}, {found.high:+.3f}]"
+            rows.append((source.stem, fmt, metric, side["fashionworld"], side[fmt], ci, verdict,
+                         f"{wall['fashionworld']:.0f} / {wall[fmt]:.0f}"))
     from fashionrec.report import hardware
 
     hw = hardware()
-    lines = [f"Rehearsal on the `{args.profile}` profile (`python benchmarks/rehearsal.py --profile {args.profile}`, "
-             f"{hw['cpu']}, {hw['cores']} cores, {time.strftime('%Y-%m-%d')}): the FashionWorld path vs the same "
-             f"world through the real-data loader.", "",
-             "| chapter | format | numbers compared | identical | largest difference | headline: world vs export "
-             "| wall s (world / export) |", "|---|---|---:|---:|---|---|---|"]
+    seeds = ", ".join(map(str, args.seeds))
+    lines = [f"Rehearsal on the `{args.profile}` profile, seeds {seeds} (`python benchmarks/rehearsal.py --profile "
+             f"{args.profile}`, {hw['cpu']}, {hw['cores']} cores, {time.strftime('%Y-%m-%d')}): per seed, one world, "
+             f"its export in the chapter's real-data layout, and the chapter on each; the difference is paired by "
+             f"seed and tested with the book's rule (95 % interval).", "",
+             "| chapter | format | headline | FashionWorld path | real-format path | difference [95 % CI] "
+             "| verdict | wall s (world / export) |", "|---|---|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(str(x).replace("|", "/") for x in row) + " |" for row in rows]
+    if args.table and args.table.exists():  # keep the rows of chapters not re-run, in chapter order
+        ran = {row[0] for row in rows}
+        kept = [line for line in args.table.read_text().splitlines()
+                if line.startswith("| 0") and line.split(" | ")[0][2:] not in ran]
+        lines = lines[:4] + sorted(lines[4:] + kept)
     print("\n".join(lines))
     if args.table:
         args.table.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     cmp = sub.add_parser("compare", help="diff the receipt cells of executed notebooks (exit 1 if any differ)")
     cmp.add_argument("a", type=Path, help="an executed notebook, or a folder of them")
     cmp.add_argument("b", type=Path, help="the same, to compare with")
+    from .datasets import check
+
+    check.add_parser(sub)  # fashionrec check FORMAT DATA_ROOT [--report FILE]
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return check.main(args)
 
     from .run import find_notebooks, parse_params, run_notebooks
 
@@ -78,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "paper-path":
         from .run import paper_path
 
-        failures = paper_path(args.notebooks, args.out, args.keep_going)
+        try:
+            failures = paper_path(args.notebooks, args.out, args.keep_going)
+        except ValueError as err:  # an unusable --out or an unknown chapter: one line, no traceback
+            print(f"fashionrec paper-path: error: {err}", file=sys.stderr)
+            return 2
         if failures:
             print(f"{len(failures)} paper-path run(s) failed:", *failures, sep="\n", file=sys.stderr)
             return 1
@@ -106,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         failures = run_notebooks(args.notebooks, args.out, args.profile, parse_params(args.param), args.keep_going,
                                  args.native_kernels)
-    except ValueError as err:
-        print(f"fashionrec: {err}", file=sys.stderr)
+    except ValueError as err:  # a bad -p name or value, --out, profile or notebook: one line, no traceback
+        print(f"fashionrec run: error: {err}", file=sys.stderr)
         return 2
     if failures:
         print(f"{len(failures)} notebook(s) failed:", *failures, sep="\n", file=sys.stderr)

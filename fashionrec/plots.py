@@ -130,3 +130,44 @@ def training_curves(histories: dict[str, "pd.DataFrame"], title: str | None = No
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def block_diagram(boxes: dict[str, tuple[float, float, str]], arrows: Sequence[tuple[str, str, str]],
+                  title: str | None = None, box_size: tuple[float, float] = (2.6, 1.0),
+                  scale: float = 0.55) -> Figure:
+    """A model drawn as boxes joined by arrows: ``boxes`` name -> (x, y, text), ``arrows`` (from, to,
+    label), the label being the tensor that flows (e.g. its shape). Positions are in box units (x to
+    the right, y up); ``scale`` inches per unit."""
+    from matplotlib.patches import FancyBboxPatch
+
+    for a, b, _ in arrows:
+        missing = [n for n in (a, b) if n not in boxes]
+        if missing:
+            raise ValueError(f"arrow {a!r} -> {b!r}: no box named {missing[0]!r} (boxes: {', '.join(boxes)})")
+    w, h = box_size
+    xs = [x for x, _, _ in boxes.values()]
+    ys = [y for _, y, _ in boxes.values()]
+    x0, x1, y0, y1 = min(xs) - w / 2 - 0.3, max(xs) + w / 2 + 0.3, min(ys) - h / 2 - 0.3, max(ys) + h / 2 + 0.3
+    fig, ax = plt.subplots(figsize=((x1 - x0) * scale, (y1 - y0) * scale + (0.5 if title else 0)))
+    patches = {}
+    for name, (x, y, text) in boxes.items():
+        patches[name] = FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.15",
+                                       facecolor="#eef3fa", edgecolor="#4a6a94", linewidth=1, label=name)
+        ax.add_patch(patches[name])
+        ax.text(x, y, text, ha="center", va="center", fontsize=7)
+    for a, b, label in arrows:
+        (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
+        ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
+                    arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9, patchA=patches[a],
+                                    patchB=patches[b], shrinkA=1, shrinkB=1))
+        if label:
+            ax.text((xa + xb) / 2, (ya + yb) / 2, label, ha="center", va="center", fontsize=6.5,
+                    color="#8a2d0a", bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -21,7 +21,10 @@ import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("fashionrec", "torch", "torchvision", "numpy", "scikit-learn", "scikit-image", "faiss-cpu")
@@ -224,7 +227,35 @@ def reproducibility_box(config: Any = None) -> Box:
     md += [f"| {k} | {v} |" for k, v in time_rows]
     text = ["Reproducibility", *(f"  {k}: {v}" for k, v in rows), f"  wall time since the first import: {total:.0f} s",
             *(f"    {k}: {v}" for k, v in time_rows)]
+    if config is not None:  # for the page's opening summary ("At a glance"); text, so never a receipt
+        prefix = CHAPTER_PREFIX.get(config.chapter, config.chapter)
+        _glue(f"{prefix}_machine", f"{hw['cpu']}, {hw['cores']} cores" + (f", GPU {hw['gpu']}" if hw["gpu"] else ""))
+        _glue(f"{prefix}_wall", f"{total / 60:.0f} min" if total >= 90 else f"{total:.0f} s")
     return Box("\n".join(md), "\n".join(text))
+
+
+# the glue-key prefix of each chapter's package (``ch<N>_<what>``)
+CHAPTER_PREFIX = {"fashionworld": "ch0", "bilstm": "ch1", "fashionnet": "ch2", "c2s": "ch3",
+                  "joint_embedding": "ch4", "ctl": "ch5"}
+
+
+def _glue(key: str, value: Any) -> None:
+    """Glue ``value`` into the page without adding it to ``metrics.json`` (text that is not a result)."""
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
+    glue(key, value, display=False)
+
+
+def glance(prefix: str, findings: pd.DataFrame) -> pd.DataFrame:
+    """The page's opening summary of its claims, glued as ``<prefix>_glance``: one line per claim of the
+    chapter's findings table (``claims.claims_table``): what was compared, on which metric, the paired
+    difference over seeds, the verdict and what the paper says. Returns the table."""
+    keep = [c for c in ("metric", "difference", "verdict", "paper") if c in findings.columns]
+    table = findings[keep].rename(columns={"difference": "ours (paired difference)", "paper": "the paper"})
+    _glue(f"{prefix}_glance", table)
+    return table
 
 
 def record(key: str, value: Any, display: bool = False) -> None:

@@ -70,7 +70,11 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"parameter {pair!r} is not of the form key=value")
-        params[key] = yaml.safe_load(value)
+        try:
+            params[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise ValueError(f"-p {pair}: the value is not a YAML scalar, list or mapping "
+                             f"({(str(err).splitlines() or [''])[0]})") from None
     return params
 
 
@@ -105,6 +109,149 @@ def fold_overrides(params: dict[str, Any], names: set[str]) -> dict[str, Any]:
     return out
 
 
+def parameter_types(source: Path) -> dict[str, Any]:
+    """What ``-p`` may set for one notebook: name -> expected type (``Any``: not checked).
+
+    The names of its ``parameters`` cell (typed by ``config.ChapterConfig``'s fields) and, when it has
+    ``overrides``, every field of its chapter's ``Config`` (``fashionrec/<key>/config.py``), the fields
+    of a nested config dotted (``train.epochs``). ``chapter`` and ``overridden`` are not settable.
+    """
+    import dataclasses
+    import importlib
+
+    import jupytext
+
+    from .config import ChapterConfig
+
+    names = notebook_parameters(jupytext.read(source))
+    base = _hints(ChapterConfig)
+    types: dict[str, Any] = {n: dict if n == "overrides" else base.get(n, Any) for n in names}
+    if "overrides" not in names:
+        return types
+    try:
+        cfg_cls = importlib.import_module(f"fashionrec.{source.stem[3:]}.config").Config
+    except (ImportError, AttributeError):
+        return types
+    hints = _hints(cfg_cls)
+    for f in dataclasses.fields(cfg_cls):
+        if f.name in ("chapter", "overridden") or f.name in types:
+            continue
+        hint = hints.get(f.name, Any)
+        types[f.name] = hint
+        if dataclasses.is_dataclass(hint):
+            types |= {f"{f.name}.{k}": v for k, v in _hints(hint).items()
+                      if k in {g.name for g in dataclasses.fields(hint)}}
+    return types
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    import typing
+
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - an annotation that cannot be resolved is not checked
+        return {}
+
+
+def _type_name(hint: Any) -> str:
+    import typing
+
+    if hint is type(None):
+        return "None"
+    if typing.get_origin(hint) is not None or not isinstance(hint, type):
+        return str(hint).replace("typing.", "")
+    return hint.__name__
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """``value`` as ``hint`` expects it (a number given as text is converted, a tuple becomes a list for
+    papermill); a TypeError or ValueError when it is not of that type. None means "not set": always fine."""
+    import dataclasses
+    import types
+    import typing
+
+    if value is None or hint is Any:
+        return value
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arm in args:
+            try:
+                return _coerce(value, arm)
+            except (TypeError, ValueError):
+                continue
+        raise TypeError(hint)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is int and (isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str)):
+        return int(value)
+    if hint is float and (number or isinstance(value, str)):
+        return float(value)
+    if hint is str and (isinstance(value, str) or number):
+        return str(value)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        if args and args[-1] is Ellipsis:
+            return [_coerce(v, args[0]) for v in value]
+        if args and len(args) != len(value):
+            raise ValueError(hint)
+        return [_coerce(v, a) for v, a in zip(value, args)] if args else list(value)
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        nested = _hints(hint)
+        if unknown := sorted(set(value) - {f.name for f in dataclasses.fields(hint)}):
+            raise ValueError(f"no field(s) {', '.join(unknown)}")
+        return {k: _coerce(v, nested.get(k, Any)) for k, v in value.items()}
+    if (origin is dict or hint is dict) and isinstance(value, dict):
+        return value
+    if hint in (bool, int, float, str) or origin is tuple or dataclasses.is_dataclass(hint) or hint is dict:
+        raise TypeError(hint)
+    return value  # a type this check does not know: left to the notebook
+
+
+def check_params(params: dict[str, Any], sources: list[Path]) -> dict[Path, dict[str, Any]]:
+    """The ``-p`` values each notebook gets, checked against ``parameter_types``: a name that no chosen
+    notebook knows, or a value of the wrong type, is a ValueError of one line naming it (with the closest
+    valid name and the list of valid ones, or the expected type). A name only some notebooks know goes
+    to those only."""
+    import difflib
+
+    types = {source: parameter_types(source) for source in sources}
+    known = sorted({name for t in types.values() for name in t})
+    per_source: dict[Path, dict[str, Any]] = {source: {} for source in sources}
+    for name, value in params.items():
+        users = [s for s in sources if name in types[s]]
+        if not users:
+            where = sources[0].stem if len(sources) == 1 else f"any of {len(sources)} notebooks"
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"-p {name}: not a parameter of {where}{hint}; valid names: {', '.join(known)}")
+        for source in users:
+            try:
+                per_source[source][name] = _coerce(value, types[source][name])
+            except (TypeError, ValueError) as err:
+                detail = f" ({err})" if isinstance(err, ValueError) and "no field" in str(err) else ""
+                raise ValueError(f"-p {name}={value!r}: {name} of {source.stem} must be "
+                                 f"{_type_name(types[source][name])}; got {value!r} "
+                                 f"({type(value).__name__}){detail}") from None
+    return per_source
+
+
+def check_out(out_dir: Path) -> Path:
+    """``out_dir`` created if needed and writable, else a ValueError of one line naming it."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir}: is a file, not a folder; give a folder for the executed notebooks")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as err:
+        raise ValueError(f"--out {out_dir}: not a writable folder ({err.strerror or err}); "
+                         f"give a folder you can write to") from None
+    return out_dir
+
+
 def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
             params: dict[str, Any] | None = None, timeout: int | None = None) -> Path:
     """Run one notebook source with papermill; return the executed notebook's path."""
@@ -122,7 +269,10 @@ def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
     try:
         papermill.execute_notebook(nb, str(out), parameters=parameters or None, kernel_name="python3",
                                    language="python", cwd=str(source.parent), progress_bar=False,
-                                   execution_timeout=timeout)
+                                   execution_timeout=timeout,
+                                   # the kernel's start-up and shutdown log lines ("running over TCP
+                                   # without encryption", "KeyboardInterrupt caught") are not failures
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as err:
         raise NotebookFailed(f"{source.name} failed in cell {err.cell_index} (execution count "
                              f"{err.exec_count}): {err.ename}: {err.evalue}\n  executed notebook with "
@@ -140,14 +290,17 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
     from .config import check_profile
 
     check_profile(profile)
+    sources = find_notebooks(names)
+    per_source = check_params(dict(params or {}), sources)  # before anything runs: one line per mistake
+    check_out(out_dir)
     pin_kernels(native_kernels)
     _absolute_runs_root()
 
     def run_one(k: int, n: int, source: Path) -> Path:
         print(f"[{k}/{n}] {source.stem} (profile {profile}) ...", flush=True)
-        return execute(source, out_dir, profile, params)
+        return execute(source, out_dir, profile, per_source[source])
 
-    return _each(find_notebooks(names), run_one, keep_going)
+    return _each(sources, run_one, keep_going)
 
 
 def _absolute_runs_root() -> None:
@@ -188,6 +341,7 @@ def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
 
     from .export import export
 
+    check_out(out_dir)
     pin_kernels()
     os.environ["FASHIONREC_CHECKPOINTS"] = "0"  # paper networks' checkpoints: GBs a run, not needed here
     _absolute_runs_root()

@@ -9,6 +9,9 @@ Everything the library keeps on disk goes through here:
   interrupt or a second process never leaves half a file.
 - ``cached_array(folder, parts, compute, shape=...)``: the one cached-computation entry point; a
   cached file whose shape does not match is recomputed, never returned.
+- ``read_or_explain(path, read, ...)``: the one way to read a stored file back. A damaged checkpoint
+  raises ``DamagedFile`` naming the file and saying to delete it; a damaged cache warns in one line
+  (``RebuiltCache``) and is computed again. ``load_torch``, ``load_json`` and ``load_array`` use it.
 - ``code_digest(module)``: a digest of the source of ``module`` and of every ``fashionrec`` module
   it imports, directly or not (uncommitted edits count). Run folders include it, so changing a
   loss retrains and an unchanged chapter reloads.
@@ -103,21 +106,96 @@ def save_array(path: Path | str, array: np.ndarray) -> Path:
 
 def load_array(path: Path | str, shape: tuple[int | None, ...] | None = None,
                mmap_mode: str | None = None) -> np.ndarray | None:
-    """Load a stored array; None when it is missing, unreadable or not of ``shape`` (None = any size).
+    """Load a cached array; None when it is missing, or (with a ``RebuiltCache`` warning naming the file)
+    unreadable or not of ``shape`` (None = any size): the caller computes it again.
 
     ``mmap_mode="r"`` maps the file instead of reading it (region maps at paper scale).
     """
     path = Path(path)
     if not path.exists():
         return None
+
+    def read(p: Path) -> np.ndarray:
+        array = np.load(p, allow_pickle=False, mmap_mode=mmap_mode)
+        if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
+            raise ValueError(f"holds {type(array).__name__}, not one array")
+        if shape is not None and not _fits(array.shape, shape):
+            raise ValueError(f"holds shape {array.shape}, expected {_shape_text(shape)}")
+        return array
+
+    return read_or_explain(path, read, what="cached array", cache=True)
+
+
+def _fits(found: tuple[int, ...], shape: tuple[int | None, ...]) -> bool:
+    return len(found) == len(shape) and all(s is None or s == a for s, a in zip(shape, found))
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# ----- reading stored files back: load, or explain -----------------------------------------------
+class DamagedFile(ValueError):
+    """A stored file (a checkpoint) that cannot be read as what it should be; the message names it,
+    says what is wrong and what to do."""
+
+
+class RebuiltCache(UserWarning):
+    """A cache file that could not be used (damaged, or not of the expected shape); it is computed again."""
+
+
+def read_or_explain(path: Path | str, read: Callable[[Path], Any], *, what: str = "checkpoint",
+                    keys: Iterable[str] = (), fix: str = "", cache: bool = False) -> Any:
+    """``read(path)``, or one clear outcome when the file is damaged: truncated, of another format, not a
+    dict with ``keys``, or refused by ``read`` (any exception it raises says what is wrong).
+
+    A checkpoint (``cache=False``) raises ``DamagedFile``: "<path>: damaged <what>: <problem>. Delete it
+    <fix>." (``fix`` names another way out, e.g. "or call fit(..., resume=False)"). A cache
+    (``cache=True``) warns in one line (``RebuiltCache``, naming the file) and returns None, so that the
+    caller computes it again (its atomic write then replaces the damaged file).
+    """
+    path = Path(path)
     try:
-        array = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
-    except (OSError, ValueError, EOFError):
+        obj = read(path)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 - every library's own error for a damaged file
+        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        problem = f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
+        if isinstance(err, ValueError) and type(err) is ValueError and text:
+            problem = text[:200]  # our own checks (shape, consistency) read as they are
+    else:
+        keys = list(keys)
+        if not keys:
+            return obj
+        if not isinstance(obj, dict):
+            problem = f"holds a {type(obj).__name__}, not a dict with {', '.join(map(repr, keys))}"
+        elif missing := [k for k in keys if k not in obj]:
+            problem = f"lacks the key(s) {', '.join(map(repr, missing))}"
+        else:
+            return obj
+    if cache:
+        import warnings
+
+        warnings.warn(f"{path}: {what} not usable ({problem}); rebuilding it", RebuiltCache, stacklevel=3)
         return None
-    if shape is not None and (array.ndim != len(shape)
-                              or any(s is not None and s != a for s, a in zip(shape, array.shape))):
-        return None
-    return array
+    raise DamagedFile(f"{path}: damaged {what}: {problem}. Delete it{' ' + fix if fix else ''}.")
+
+
+def load_torch(path: Path | str, *, keys: Iterable[str] = (), what: str = "checkpoint", fix: str = "",
+               cache: bool = False, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` through ``read_or_explain`` (a damaged file names itself)."""
+    import torch
+
+    return read_or_explain(path, lambda p: torch.load(p, map_location=map_location, weights_only=True),
+                           what=what, keys=keys, fix=fix, cache=cache)
+
+
+def load_json(path: Path | str, *, keys: Iterable[str] = (), what: str = "cache file", fix: str = "",
+              cache: bool = True) -> Any:
+    """A JSON file (UTF-8) through ``read_or_explain``: a cache by default (None and a warning when damaged)."""
+    return read_or_explain(path, lambda p: json.loads(p.read_text(encoding="utf-8")), what=what, keys=keys,
+                           fix=fix, cache=cache)
 
 
 def save_json(path: Path | str, obj: Any) -> Path:
@@ -152,8 +230,7 @@ def cached_array(folder: str | Path, parts: Iterable[Any] | dict[str, Any], comp
     if cached is not None:
         return cached
     result = np.asarray(compute())
-    if shape is not None and (result.ndim != len(shape) or any(
-            s is not None and s != a for s, a in zip(shape, result.shape))):
+    if shape is not None and not _fits(result.shape, shape):
         raise ValueError(f"cached_array({name!r}): compute() returned shape {result.shape}, expected {shape}")
     save_array(path, result)
     return result if mmap_mode is None else load_array(path, None, mmap_mode)

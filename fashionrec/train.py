@@ -11,6 +11,11 @@ With ``run_dir`` set, ``fit`` writes (all loadable with ``torch.load(path, weigh
     run_dir/best.pt       the best model state dict
     run_dir/history.csv   epoch, train_loss, valid_metric, lr, seconds
 
+Each is written atomically, best.pt before last.pt, so a kill between the two leaves best.pt ahead (the
+resumed epoch rewrites it), never behind; ``last.pt`` also holds the best state, and a resume rewrites a
+best.pt that is missing, damaged or out of step with it. A damaged ``last.pt`` raises
+``store.DamagedFile`` naming it (delete it, or ``resume=False``).
+
 Resuming is exact because ``last.pt`` also holds the random-number states (torch, CUDA, NumPy,
 Python, and the DataLoader's own ``generator``), saved after the epoch's validation. Dropout
 masks and the shuffling order of the next epoch are therefore the same whether or not training
@@ -35,13 +40,16 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from fashionrec import report
+from fashionrec import report, store
 from fashionrec.config import TrainConfig
 from fashionrec.optim import Adam
 
 LossFn = Callable[[nn.Module, Any], Tensor]  # (model, batch) -> scalar loss; batch on device
 ValidFn = Callable[[nn.Module], float]  # model -> validation metric, higher is better
 COLUMNS = ["epoch", "train_loss", "valid_metric", "lr", "seconds"]
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "history", "best_metric",
+                   "best_state", "bad_epochs", "stopped")  # what last.pt holds (fit resumes from all of it)
+RESUME_FIX = "to train from scratch, or call fit(..., resume=False)"
 
 
 @dataclass
@@ -177,14 +185,8 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
     run = dict(history=[], best_metric=-math.inf, best_state=None, bad_epochs=0, stopped=False)
     last = Path(run_dir) / "last.pt" if run_dir is not None else None
     if resume and last is not None and last.exists():
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt.pop("model"))
-        optimizer.load_state_dict(ckpt.pop("optimizer"))
-        scheduler.load_state_dict(ckpt.pop("scheduler"))
-        if scaler_state := ckpt.pop("scaler"):
-            scaler.load_state_dict(scaler_state)
-        _set_rng_states(ckpt.pop("rng"), train_loader)
-        run.update(ckpt)
+        run.update(_resume(last, model, optimizer, scheduler, scaler, train_loader))
+        _sync_best(last.parent, run["best_state"])
     history = History(run["history"])
     n_samples = 0
 
@@ -244,21 +246,53 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainCon
 
 def _save_run(run_dir: Path, run: dict, epoch: int, model: nn.Module, optimizer, scheduler,
               scaler, train_loader: Iterable) -> None:
-    """Write last.pt (atomically: an interrupt never leaves half a file), best.pt, history.csv."""
+    """Write best.pt, then last.pt, then history.csv, each atomically (an interrupt never leaves half a
+    file, and a kill between the two checkpoints leaves best.pt ahead of last.pt, never behind)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = dict(run, epoch=epoch, model=model.state_dict(), optimizer=optimizer.state_dict(),
                 scheduler=scheduler.state_dict(), scaler=scaler.state_dict(),
                 rng=_rng_states(train_loader))
-    _atomic_save(ckpt, run_dir / "last.pt")
     if run["bad_epochs"] == 0:  # this epoch is the best so far
-        _atomic_save(run["best_state"], run_dir / "best.pt")
-    History(run["history"]).to_frame().to_csv(run_dir / "history.csv", index=False)
+        store.save_torch(run_dir / "best.pt", run["best_state"])
+    store.save_torch(run_dir / "last.pt", ckpt)
+    csv = History(run["history"]).to_frame().to_csv(index=False)
+    store.atomic_write(run_dir / "history.csv", lambda f: f.write(csv), mode="w")
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def _resume(last: Path, model: nn.Module, optimizer, scheduler, scaler, train_loader: Iterable) -> dict:
+    """Restore model, optimiser, schedule, scaler and random states from ``last``; return the rest of the
+    run (history, best state, early-stopping counters). A damaged or foreign file raises DamagedFile."""
+    ckpt = store.load_torch(last, keys=CHECKPOINT_KEYS, what="checkpoint", fix=RESUME_FIX)
+    try:
+        model.load_state_dict(ckpt.pop("model"))
+        optimizer.load_state_dict(ckpt.pop("optimizer"))
+        scheduler.load_state_dict(ckpt.pop("scheduler"))
+        if scaler_state := ckpt.pop("scaler"):
+            scaler.load_state_dict(scaler_state)
+        _set_rng_states(ckpt.pop("rng"), train_loader)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+        text = (str(err).strip().splitlines() or [""])[0][:200]
+        raise store.DamagedFile(f"{last}: checkpoint does not fit this model, optimiser or loader "
+                                f"({type(err).__name__}: {text}). Delete it {RESUME_FIX}.") from None
+    return ckpt
+
+
+def _sync_best(run_dir: Path, best_state: dict | None) -> None:
+    """Rewrite ``run_dir/best.pt`` from last.pt's best state when it is missing, damaged or out of step
+    (a kill between the two writes of an older version of ``fit``), with a one-line warning."""
+    if best_state is None:
+        return
+    path = run_dir / "best.pt"
+    found = store.load_torch(path, what="best checkpoint", cache=True) if path.exists() else None
+    if (isinstance(found, dict) and found.keys() == best_state.keys()
+            and all(isinstance(found[k], Tensor) and torch.equal(found[k], best_state[k]) for k in best_state)):
+        return
+    if path.exists() and found is not None:
+        import warnings
+
+        warnings.warn(f"{path}: out of step with last.pt's best state; rewritten from last.pt",
+                      store.RebuiltCache, stacklevel=3)
+    store.save_torch(path, best_state)
 
 
 def _loader_generators(loader: Iterable) -> list[torch.Generator]:

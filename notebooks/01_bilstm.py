@@ -27,6 +27,29 @@
 # > "we consider an outfit as a sequence (from top to bottom and then accessories) and
 # > each image in the outfit as an individual time step" (Sec. 3.1)
 
+# %% [markdown]
+# ## At a glance
+#
+# The paper's claims this chapter tests, each on fill-in-the-blank with random negatives
+# and on the compatibility AUC, with the book's one rule (the paired difference over
+# seeds and its 95 % interval; "Which of the paper's findings hold here" below gives
+# each test in full), and what this run found:
+#
+# ```{glue:} ch1_glance
+# ```
+#
+# **Easy to reproduce:** the model (a forward and a backward LSTM, each a softmax over
+# the batch's images and a stop vector, plus the visual-semantic embedding), its loss
+# and both evaluations are specified in the paper and its code.
+#
+# **Hard to reproduce:** Maryland Polyvore's images are not available here, so this page
+# runs on FashionWorld with a frozen 64 px encoder instead of the fine-tuned
+# Inception-v3 (the `paper` profile does that, on a GPU); compare orderings with the
+# paper, not values.
+#
+# This page ran on {glue:text}`ch1_machine` in {glue:text}`ch1_wall` (the
+# reproducibility box at the end of the page has the details).
+
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
 dataset = None  # None: the profile's own; or "polyvore", "polyvore_outfits"
@@ -176,6 +199,12 @@ v = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
 # :pyobject: PooledMap
 # ```
 #
+# The whole model as this page builds it, each arrow labelled with its tensor's shape:
+
+# %%
+fig = bilstm.figures.model_diagram(cfg, data.in_dim, len(data.vocab))
+
+# %% [markdown]
 # ## Training the model and its ablations
 #
 # Every method is trained the same way by the shared fit loop (Adam, cosine schedule,
@@ -253,6 +282,13 @@ for ax in axes[1:]:
 fig.suptitle("The sequence models beat the pairwise ones; "
              f"mean ± sd over {len(cfg.seeds)} seed(s)")
 fig.tight_layout()
+
+# %% [markdown]
+# Test outfits ranked by the full model's score, best to worst (the paper's Fig. 12):
+
+# %%
+fig = bilstm.figures.ranked_outfits(models["bilstm_vse"], data, cfg.image_size,
+                                    run.device)
 
 # %% [markdown]
 # The full model reaches a type-matched FITB accuracy of {glue:text}`ch1_fitb_type:.3f`
@@ -423,6 +459,7 @@ tested = {(key, c): claims.claim(results, a, b, c, text=f"{text} ({c})")
 paper = [f"{bilstm.PAPER[found.metric][a]:.3f} vs {bilstm.PAPER[found.metric][b]:.3f}"
          for (key, _), found in tested.items() for a, b in [bilstm.CLAIMS[key][1:]]]
 findings = claims.claims_table(list(tested.values()), paper=paper)
+report.glance("ch1", findings)  # the page's opening summary
 findings
 
 # %% [markdown]

@@ -38,6 +38,26 @@
 # translation; the papers' numbers and sources are in {ref}`papers` §3); the code is at
 # github.com/ckanitkar/CS231nFinalProject.
 
+# %% [markdown]
+# ## At a glance
+#
+# The paper's claims this chapter tests, on top-20 accuracy, with the book's one rule
+# (the paired difference over seeds and its 95 % interval; "Which of the paper's
+# findings hold here" below gives each test in full), and what this run found:
+#
+# ```{glue:} ch3_glance
+# ```
+#
+# **Easy to reproduce:** the three methods (white-box features, pretrained CNN features,
+# a Siamese network on them) and top-k retrieval accuracy per category.
+#
+# **Hard to reproduce:** the report's numbers are mostly read from its figures (only
+# skirts are given in the text), DeepFashion and its ResNet-50 run only in the `paper`
+# profile, and the white-box features are described, not fully specified.
+#
+# This page ran on {glue:text}`ch3_machine` in {glue:text}`ch3_wall` (the
+# reproducibility box at the end of the page has the details).
+
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
 dataset = None  # None: the profile's own: FashionWorld, or deepfashion_c2s for paper
@@ -166,8 +186,8 @@ print("white-box features:", vectors["white-box"]["test"][0].shape)
 # ```
 
 # %%
-features = c2s.split_features(data, cfg.backbone, cfg.cnn_size, run.device,
-                              pretrained=cfg.pretrained)
+cnn = c2s.build_backbone(cfg.backbone, pretrained=cfg.pretrained)
+features = c2s.split_features(data, cnn, cfg.cnn_size, run.device)
 vectors[f"pretrained {cfg.backbone}"] = {s: features[s] for s in ("valid", "test")}
 for name in [b for b in cfg.compare_backbones if b != cfg.backbone]:
     vectors[f"pretrained {name}"] = c2s.split_features(
@@ -221,6 +241,12 @@ fig = c2s.figures.tsne_figure({f"pretrained {cfg.backbone}": tsne_pretrained},
 # :pyobject: siamese_loss
 # ```
 #
+# The network as this page builds it, each arrow labelled with its tensor's shape:
+
+# %%
+fig = c2s.figures.model_diagram(cfg, features["train"][0].shape[1])
+
+# %% [markdown]
 # Pairs: each street photo of the train split meets its own shop image ($t = 1$), two of
 # its look-alikes and two random items of its category ($t = 0$), drawn anew at every
 # epoch. The look-alikes are the hard negatives that a fixed distance cannot tell apart.
@@ -291,6 +317,7 @@ tested = {
 paper = ["yes: skirts 17.75 % -> 26 % (V)", "yes (figure only)",
          *["no gain (V)" if c == "dresses" else "helped (V)" for c in chance]]
 findings = claims.claims_table(list(tested.values()), paper=paper)
+report.glance("ch3", findings)  # the page's opening summary
 order = c2s.chain_verdict([tested["siamese_beats_pretrained"],
                            tested["pretrained_beats_whitebox"]])
 
@@ -304,6 +331,13 @@ print(c2s.receipt_results(histories, results, table, best, findings, order, K))
 # %%
 glue = c2s.headline(results, best, cfg.backbone, chance, oracle, K)
 report.record_all(glue | c2s.verdict_glue(tested, order))
+
+# %% [markdown]
+# Top-20 accuracy per category for every method and distance (the report's Figs. 6, 7
+# and 9; the grey ticks mark chance):
+
+# %%
+fig = c2s.figures.category_bars(results, K, chance)
 
 # %% [markdown]
 # The curves for $k = 1 \dots 50$ (the dotted line marks $k = 20$). The oracle is far
@@ -375,7 +409,7 @@ for method, metric in shown.items():
 from fashionrec.c2s import serve
 
 service = serve.save_service(run.run_dir / "service", models[cfg.seeds[0]], cfg, test,
-                             features["test"][1])
+                             features["test"][1], backbone=cnn)
 client = serve.in_process_client(*service)
 ranks, _ = c2s.category_rankings(*vectors["Siamese"]["test"], test, "l1", k=1)
 q = int(np.flatnonzero(ranks <= 5)[0]) if (ranks <= 5).any() else 0  # ranked well

@@ -32,6 +32,26 @@
 # and averages the two. Blockquotes are the paper's method as the book's paper notes
 # ({ref}`papers` §5) record it; everything else is ours.
 
+# %% [markdown]
+# ## At a glance
+#
+# The paper's claims this chapter tests, on triplet accuracy and hit rate, with the
+# book's one rule (the paired difference over seeds and its 95 % interval; the claims
+# table below gives each test in full), and what this run found:
+#
+# ```{glue:} ch5_glance
+# ```
+#
+# **Easy to reproduce:** the global and local embeddings, the category-aware attention
+# over scene regions and the triplet loss are specified in the paper.
+#
+# **Hard to reproduce:** STL-Fashion's scenes are Pinterest images not available here,
+# the paper's numbers are not in the sources this book may quote, and the product is
+# masked with a grey box where the paper crops it out.
+#
+# This page ran on {glue:text}`ch5_machine` in {glue:text}`ch5_wall` (the
+# reproducibility box at the end of the page has the details).
+
 # %% tags=["parameters"]
 profile = "standard"  # smoke | standard | paper
 dataset = None  # None: the profile's own; or "fashionworld" | "stl_fashion"
@@ -193,6 +213,12 @@ d_pos, d_neg = torch.tensor([0.5, 0.1]), torch.tensor([0.2, 1.0])
 ctl.triplet_loss(d_pos, d_neg, margin=0.2)  # (0.5 + 0) / 2: only the first is wrong
 
 # %% [markdown]
+# The whole model as this page builds it, each arrow labelled with its tensor's shape:
+
+# %%
+fig = ctl.figures.model_diagram(cfg, data)
+
+# %% [markdown]
 # ## Training: the full model and its two halves, several seeds
 #
 # > Baselines: raw ResNet-50 feature distance, global-only, local-only.
@@ -312,9 +338,11 @@ tested = {
                                        text="the true product ranks above chance"),
 }
 report.record_all(ctl.claims_glue(tested))
-claims.claims_table(list(tested.values()), paper=[
+findings = claims.claims_table(list(tested.values()), paper=[
     "holds (ablation)", "holds (ablation)", "holds (raw features near chance)",
     "holds (top-k accuracy)"])
+report.glance("ch5", findings)  # the page's opening summary
+findings
 
 # %% tags=["nbval-check-output"]
 print(ctl.receipt_results(long, tested, len(test.positive), len(cfg.seeds)))

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -27,8 +28,8 @@ def test_paper_preset_keeps_its_dataset_and_root_when_the_notebook_passes_none()
     assert cfg.backbone == "vgg16" and not cfg.cached_features and cfg.seeds == (0,)
     assert fashionnet.Config.for_profile("paper", data_root="/x").data_root == "/x"
     assert fashionnet.Config.for_profile("standard", seed=5).seeds == (5, 6, 7)
-    with pytest.raises(ValueError, match="cached_features"):
-        fashionnet.Config.for_profile("standard", dataset="polyvore_u")
+    # the standard settings (cached frozen features) also run on Polyvore-U: test_export_polyvore_u.py
+    assert fashionnet.Config.for_profile("standard", dataset="polyvore_u").cached_features
 
 
 # ----- the model ------------------------------------------------------------------------------
@@ -184,9 +185,23 @@ def test_stage_one_then_partial_beats_chance_on_an_easy_world():
     trained = fashionnet.ranking_metrics(fashionnet.test_scores(model, items, data), labels)
     chance = fashionnet.ranking_metrics(fashionnet.chance_scores(labels), labels)
     assert trained["auc"] > 0.75 and trained["mean_ndcg"] > chance["mean_ndcg"] + 0.1
-    conditioned = fashionnet.train_user_conditioned(model, data, items, cfg, seed=0, device=torch.device("cpu"))
+    conditioned, seconds = fashionnet.train_user_conditioned(model, data, items, cfg, seed=0,
+                                                             device=torch.device("cpu"))
+    assert seconds > 0
     assert fashionnet.ranking_metrics(fashionnet.test_scores(conditioned, items, data, conditioned=True), labels)["auc"] > 0.7
 
+
+
+def test_user_conditioned_seconds_are_the_training_time_also_when_reloaded(tmp_path):
+    """Issue 16: the scaling figure timed a reload (0.03 s) as if it were training."""
+    data, items = tiny_data(n_users=3, n_items=40)
+    cfg = replace(SMALL, conditioned=TrainConfig(epochs=2, batch_size=16, lr=1e-2, amp=False))
+    model = fashionnet.build_model("C", cfg, items.dim)
+    run_dir = tmp_path / "C-conditioned"
+    _, trained = fashionnet.train_user_conditioned(model, data, items, cfg, 0, torch.device("cpu"), run_dir)
+    _, reloaded = fashionnet.train_user_conditioned(model, data, items, cfg, 0, torch.device("cpu"), run_dir)
+    history = pd.read_csv(run_dir / "history.csv")
+    assert len(history) == 2 and trained == reloaded == pytest.approx(history["seconds"].sum()) and trained > 0
 
 # ----- evaluation -------------------------------------------------------------------------------
 def test_ranking_metrics_on_hand_checked_lists():

@@ -368,7 +368,8 @@ def test_real_derived_pairs():
     assert max(max(b[2]) for b in boxes.values()) == 301  # boxes overshoot the 300 px side
     # without the images every photo is counted missing, none silently dropped
     data = df.load_deepfashion_c2s(REAL, pairs_csv=REAL / "derived" / "meta_c2s_10_2_2_sampling_ID.csv")
-    assert data.skipped["image missing"] == len(rows) and len(data.missing) > 0
+    assert data.skipped["repeated pair"] == 93  # rows the sample lists twice, counted once
+    assert data.skipped["image missing"] + data.skipped["repeated pair"] == len(rows) and len(data.missing) > 0
     assert not any(data.consumer.values())
 
 

@@ -62,7 +62,9 @@ def test_service_files_table_and_command(service, tmp_path):
     model, _ = c2s.load_siamese(service["checkpoint"])
     cfg = c2s.Config.for_profile("smoke", backbone="small_cnn", pretrained=False, image_size=SIZE, cnn_size=SIZE)
     features = serve.load_gallery(service["gallery"])["features"]
-    checkpoint, gallery = serve.save_service(tmp_path / "svc", model, cfg, data, features)
+    torch.manual_seed(0)  # the fixture's random CNN again: not pretrained, so it goes into the checkpoint
+    checkpoint, gallery = serve.save_service(tmp_path / "svc", model, cfg, data, features,
+                                             backbone=build_backbone("small_cnn"))
     client = serve.in_process_client(checkpoint, gallery)
     assert client.get("/health").json()["items"] == len(data.gallery)
     answer = client.post("/search", params={"k": 3}, files={"image": ("a.png", png(data.query_images[0]))}).json()

@@ -490,7 +490,7 @@ def test_loader_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match="expected keys product, scene, bbox"):
         stl.load_stl_fashion(tmp_path)
     pairs.write_text(good + "not json\n")
-    with pytest.raises(ValueError, match=r"fashion.json, line \d+: not a JSON object"):
+    with pytest.raises(ValueError, match=r"fashion.json, line \d+, column \d+: not a JSON object"):
         stl.load_stl_fashion(tmp_path)
     pairs.unlink()
     with pytest.raises(FileNotFoundError, match="fashion.json"):

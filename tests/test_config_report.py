@@ -77,3 +77,19 @@ def test_the_reproducibility_box_names_the_machine_and_times_each_stage(tmp_path
     hw = report.hardware()
     assert hw["cpu"] in box.text and str(hw["torch_cpu_capability"]) in box.markdown
     assert "training: siamese seed # (×2)" in box.markdown and "torch" in box.text
+
+
+def test_glance_keeps_one_line_per_claim_with_its_verdict_and_the_papers_word():
+    import pandas as pd
+
+    from fashionrec import claims, report
+
+    frame = pd.DataFrame([dict(method=m, seed=s, score=v + 0.01 * s) for s in range(3)
+                          for m, v in (("a", 0.6), ("b", 0.5))])
+    tested = [claims.claim(frame, "a", "b", "score", text="a beats b"),
+              claims.claim(frame, "b", "a", "score", text="b beats a")]
+    table = report.glance("ch9", claims.claims_table(tested, paper=["yes", "no"]))
+    assert list(table.index) == ["a beats b", "b beats a"]
+    assert list(table.columns) == ["metric", "ours (paired difference)", "verdict", "the paper"]
+    assert table["verdict"].tolist() == [tested[0].verdict, tested[1].verdict]
+    assert table.loc["a beats b", "the paper"] == "yes" and table.loc["a beats b", "ours (paired difference)"] == "+0.100"

@@ -121,3 +121,21 @@ def test_missing_images_are_counted_not_dropped(world, tmp_path):
     again = polyvore_u.export(world, tmp_path / "again", Quirks(missing_images=3, mixed_sizes=0.5, seed=1),
                               image_size=SIZE)
     assert again.missing == exported.missing  # deterministic in the seed
+
+
+def test_cached_features_on_the_export_match_the_worlds(world, clean, tmp_path, monkeypatch):
+    """``cached_features=True`` on Polyvore-U decodes each image once and gives the world path's
+    frozen features, item for item, within JPEG tolerance (the rehearsal's standard settings)."""
+    monkeypatch.setenv("FASHIONREC_CACHE", str(tmp_path / "cache"))
+    exported, data = clean
+    cfg = fashionnet.Config.for_profile("smoke", image_size=SIZE, max_users=4)
+    real = fashionnet.load_data(fashionnet.Config.for_profile(
+        "smoke", image_size=SIZE, max_users=4, dataset="polyvore_u", data_root=str(exported.root)), device="cpu")
+    ref = fashionnet.load_data(cfg, device="cpu")
+    assert real.items.table.shape[1:] == ref.items.table.shape[1:] and real.images is not None
+    to_world = [world_ids(data, (i,))[0] for i in real.item_ids]
+    order = [ref.item_ids.index(w) for w in to_world]
+    truth = ref.images[order].astype(float)
+    assert np.abs(real.images.astype(float) - truth).mean() < 8
+    corr = np.corrcoef(real.items.table.flatten().numpy(), ref.items.table[order].flatten().numpy())[0, 1]
+    assert corr > 0.95

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import jupytext
@@ -71,8 +72,42 @@ def test_code_cells_fit_the_page(source: Path):
     assert not long, f"{source.name}: {len(long)} code lines over 88 columns, e.g. {long[0][1]!r}"
 
 
+@pytest.mark.parametrize("source", [s for s in SOURCES if "claims.claims_table(" in s.read_text()],
+                         ids=lambda p: p.stem)
+def test_every_chapter_opens_with_its_claims_at_a_glance(source: Path):
+    """Before the parameters: the claims tested and their verdicts (glued from the claims table),
+    what was easy and hard to reproduce, and the machine and wall time of the run (issue 16)."""
+    cells = jupytext.read(source).cells
+    first_code = next(k for k, c in enumerate(cells) if c.cell_type == "code")
+    opening = "\n".join(c.source for c in cells[:first_code] if c.cell_type == "markdown")
+    prefix = f"ch{int(source.stem[:2])}"
+    for needed in ("## At a glance", f"{{glue:}} {prefix}_glance", "**Easy to reproduce:**",
+                   "**Hard to reproduce:**", f"{{glue:text}}`{prefix}_machine`", f"{{glue:text}}`{prefix}_wall`"):
+        assert needed in opening, f"{source.name}: the opening lacks {needed!r}"
+    assert f'report.glance("{prefix}", findings)' in source.read_text(), source.name
+
+
 @pytest.mark.parametrize("source", [s for s in SOURCES if "report.setup(" in s.read_text()], ids=lambda p: p.stem)
 def test_every_chapter_ends_with_its_reproducibility_box(source: Path):
     """The last code cell prints the machine, the kernels and each stage's wall time (issue 14)."""
     code = [c for c in jupytext.read(source).cells if c.cell_type == "code"]
     assert code[-1].source.strip() == "report.reproducibility_box(cfg)", source.name
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a "\b" or "\t" in a non-raw string, typed into TeX
+
+
+def test_no_control_characters_in_any_page_source():
+    """Issue 16: chapter 2's FiLM equation held backspaces and tabs where ``\\big``, ``\\beta`` and ``\\text``
+    were meant. Tabs are not used in the sources either."""
+    sources = [*ROOT.glob("notebooks/*.py"), *ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("book/**/*.md"),
+               ROOT / "README.md", *ROOT.glob("fashionrec/**/*.py")]
+
+    def text(path: Path) -> str:  # an .ipynb escapes control characters in its JSON: read its cells
+        if path.suffix == ".ipynb":
+            return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+        return path.read_text(encoding="utf-8")
+
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()[:60]!r}" for p in sources
+             for n, line in enumerate(text(p).splitlines(), 1) if CONTROL.search(line) or "\t" in line]
+    assert len(sources) > 40 and not found, "\n".join(found)

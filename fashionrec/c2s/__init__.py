@@ -14,6 +14,7 @@ imported on its own, it needs FastAPI).
 """
 
 from fashionrec.c2s import figures
+from fashionrec.backbones import build_backbone
 from fashionrec.c2s.config import CATEGORIES, DISTANCES, PAPER_BACKBONES, Config
 from fashionrec.c2s.data import C2SData, C2SSplit, cnn_features, load_data, receipt_data, split_features
 from fashionrec.c2s.evaluate import (
@@ -38,6 +39,7 @@ from fashionrec.c2s.whitebox import cached_whitebox, split_whitebox, whitebox_fe
 
 __all__ = [
     "CATEGORIES", "DISTANCES", "PAPER_BACKBONES", "C2SData", "C2SSplit", "Config", "PairDataset", "SiameseNet",
+    "build_backbone",
     "cached_whitebox", "category_mean", "category_rankings", "chain_verdict", "chance_curves", "cnn_features",
     "figures", "headline", "knn_curves", "load_data", "load_siamese", "mean_curves", "method_names",
     "oracle_curves", "oracle_mean", "receipt_data", "receipt_results", "results_frame", "save_siamese",

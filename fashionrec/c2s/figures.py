@@ -1,4 +1,5 @@
-"""Chapter 3's figures: look-alikes, t-SNE maps of the two domains, top-k curves, ranking examples.
+"""Chapter 3's figures: the Siamese network's diagram, look-alikes, t-SNE maps of the two domains, top-k
+curves, top-k bars per category, method and distance, ranking examples.
 
 Each function returns the ``Figure`` (``tsne_plot`` draws on a given axis); sampling is seeded.
 """
@@ -9,13 +10,16 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
+from torch import nn
 
 from fashionrec import plots
-from fashionrec.c2s.config import CATEGORIES
+from fashionrec.c2s.config import CATEGORIES, Config
 from fashionrec.c2s.data import C2SSplit
 from fashionrec.c2s.evaluate import Curves, category_rankings
+from fashionrec.c2s.model import SiameseNet
 
 TSNE_MAP = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (N, 2), categories (N,), is_shop (N,)
 
@@ -115,3 +119,64 @@ def ranking_examples(split: C2SSplit, query_vectors: np.ndarray, gallery_vectors
     if not images:
         return None
     return plots.image_grid(np.stack(images), captions, ncols=10, cell=1.25, frame=frames, title=title)
+
+
+def model_diagram(cfg: Config, in_dim: int) -> Figure:
+    """The Siamese network of ``cfg`` on ``in_dim``-d CNN features as boxes and arrows, each arrow
+    labelled with its tensor's shape, read from the ``SiameseNet`` it builds (B photos, K shop images each)."""
+    model = SiameseNet(in_dim, cfg.hidden, cfg.embed_dim, cfg.dropout)
+    fc1, fc2 = (m for m in model.tower if isinstance(m, nn.Linear))
+    tower = (f"tower f (shared)\nFC {fc1.in_features} -> {fc1.out_features}, ReLU,\n"
+             f"dropout {cfg.dropout:g}, FC -> {fc2.out_features}")
+    s, e = cfg.cnn_size, model.embed_dim
+    boxes = {
+        "street": (0, 3, f"street photo\n(B, 3, {s}, {s})"), "shop": (0, 0, f"shop images\n(B, K, 3, {s}, {s})"),
+        "cnn_q": (4.5, 3, f"{cfg.backbone}\n(frozen, pooled)"), "cnn_g": (4.5, 0, f"{cfg.backbone}\n(frozen, pooled)"),
+        "tower_q": (9, 3, tower), "tower_g": (9, 0, tower),
+        "score": (13.5, 1.5, f"p = sigma(b - sum_j\nw_j |f(x1)_j - f(x2)_j|)\nw = softplus(theta), "
+                             f"({model.raw_weight.shape[0]},)"),
+        "loss": (18, 1.5, "binary cross-entropy\nt = 1 same item, 0 else"),
+    }
+    arrows = [("street", "cnn_q", ""), ("shop", "cnn_g", ""), ("cnn_q", "tower_q", f"(B, {in_dim})"),
+              ("cnn_g", "tower_g", f"(B, K, {in_dim})"), ("tower_q", "score", f"(B, {e})"),
+              ("tower_g", "score", f"(B, K, {e})"),
+              ("score", "loss", "(B, K)")]
+    return plots.block_diagram(boxes, arrows, box_size=(3.4, 1.1),
+                               title=f"The Siamese network ({cfg.profile} profile): arrows carry the tensors' "
+                                     "shapes")
+
+
+def category_bars(results: pd.DataFrame, k: int, chance: Curves | None = None) -> Figure:
+    """Top-``k`` accuracy per category (the report's Figs. 6, 7, 9): one panel per method, one bar per
+    distance in each category (the Siamese score: mean and sd over seeds); a grey tick marks chance.
+
+    ``results``: ``results_frame`` (rows "method (distance)" per seed, columns ``top{k}_<category>``).
+    """
+    cats = [c for c in CATEGORIES if f"top{k}_{c}" in results]
+    if not cats:
+        raise ValueError(f"results has no top{k}_<category> column; it has {', '.join(results.columns)}")
+    split = results["method"].str.rsplit(" (", n=1, expand=True)
+    frame = results.assign(base=split[0], distance=split[1].str.rstrip(")"))
+    grouped = frame.groupby(["base", "distance"], sort=False)[[f"top{k}_{c}" for c in cats]]
+    mean, sd = grouped.mean(), grouped.std().fillna(0.0)
+    bases = list(dict.fromkeys(frame["base"]))
+    fig, axes = plt.subplots(1, len(bases), figsize=(3.8 * len(bases), 3.4), sharey=True, squeeze=False)
+    for ax, base in zip(axes[0], bases):
+        distances = list(mean.loc[base].index)
+        width = 0.8 / len(distances)
+        x = np.arange(len(cats))
+        for j, dist in enumerate(distances):
+            ax.bar(x + (j - (len(distances) - 1) / 2) * width, mean.loc[(base, dist)].to_numpy(), width,
+                   yerr=sd.loc[(base, dist)].to_numpy(), capsize=2, label=dist)
+        if chance is not None:
+            ax.hlines([chance[c][k - 1] for c in cats], x - 0.4, x + 0.4, color="grey", lw=1.5,
+                      label="chance")
+        ax.set_xticks(x, cats)
+        ax.set_title(base, fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0, 0].set_ylabel(f"top-{k} accuracy")
+    best = mean.idxmax()  # per category column, the (method, distance) with the highest mean
+    leaders = [f"{c}: {best[f'top{k}_{c}'][0]} ({best[f'top{k}_{c}'][1]})" for c in cats]
+    fig.suptitle(f"Top-{k} accuracy per category, method and distance; best: " + "; ".join(leaders), fontsize=10)
+    fig.tight_layout()
+    return fig

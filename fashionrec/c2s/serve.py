@@ -12,7 +12,9 @@ Endpoints:
 - ``GET /health``: status, gallery size, backbone and limits.
 
 Bad input gets a 4xx with a plain message: 415 not an image, 400 corrupt image, 413 file (or
-pixel count) over the limit, 422 k out of range or an unknown category, 404 unknown item.
+pixel count, the padded square's included) over the limit, 422 k out of range or an unknown
+category, 404 unknown item; the connection stays open for the next request. The service refuses to
+start with a checkpoint and a gallery that do not belong together.
 """
 
 from __future__ import annotations
@@ -27,18 +29,18 @@ import pandas as pd
 import torch
 from fastapi import FastAPI, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from scipy.special import expit
 
-from fashionrec import store
-from fashionrec.backbones import build_backbone
+from fashionrec import images, store
+from fashionrec.backbones import Backbone, build_backbone
 from fashionrec.c2s.data import C2SSplit, cnn_features
 from fashionrec.c2s.model import SiameseNet, load_siamese, save_siamese, siamese_vectors
 from fashionrec.datasets.deepfashion_c2s import square_resize
 from fashionrec.index import VectorIndex
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = images.MAX_PIXELS  # of the photo padded to its max-side square (what the model sees first)
 MAX_K = 50
 
 
@@ -69,13 +71,19 @@ def load_gallery(path: Path | str) -> dict[str, np.ndarray]:
 
 
 def save_service(folder: Path | str, model: SiameseNet, cfg, split: C2SSplit,
-                 gallery_features: np.ndarray) -> tuple[Path, Path]:
+                 gallery_features: np.ndarray, backbone: Backbone | None = None) -> tuple[Path, Path]:
     """Write what the service loads: ``folder/siamese.pt`` (the model and the sizes in ``cfg``, a
-    chapter 3 ``Config``) and ``folder/gallery.npz`` (``split``'s gallery and its CNN features)."""
+    chapter 3 ``Config``) and ``folder/gallery.npz`` (``split``'s gallery and its CNN features).
+
+    ``backbone``: the CNN that made ``gallery_features``; its weights go into the checkpoint, and
+    are needed when ``cfg.pretrained`` is False (a random CNN cannot be rebuilt)."""
+    if not cfg.pretrained and backbone is None:
+        raise ValueError(f"save_service: {cfg.backbone} is not pretrained (random weights): pass the CNN that "
+                         f"made the gallery features as backbone=, the service cannot rebuild it")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_siamese(folder / "siamese.pt", model, backbone=cfg.backbone, pretrained=cfg.pretrained,
-                 image_size=cfg.image_size, cnn_size=cfg.cnn_size)
+    save_siamese(folder / "siamese.pt", model, backbone_state=None if backbone is None else backbone.state_dict(),
+                 backbone=cfg.backbone, pretrained=cfg.pretrained, image_size=cfg.image_size, cnn_size=cfg.cnn_size)
     save_gallery(folder / "gallery.npz", split.gallery, split.gallery_categories, split.gallery_images,
                  gallery_features, cfg.backbone, cfg.cnn_size)
     return folder / "siamese.pt", folder / "gallery.npz"
@@ -89,22 +97,45 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Uploaded bytes -> uint8 (H, W, 3) RGB; raises HTTPException 413 / 415 / 400 for bad input."""
+    """Uploaded bytes -> uint8 (H, W, 3) RGB (:func:`fashionrec.images.decode_rgb`, its padded square
+    bounded by ``max_pixels``); bad input raises HTTPException 413 / 415 / 400 with the problem."""
     if len(data) > max_bytes:
         raise HTTPException(413, f"file too large: over the limit of {max_bytes} bytes")
-    if not data:
-        raise HTTPException(415, "not an image: the uploaded file is empty")
     try:
-        image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise HTTPException(415, "not an image: expected a JPEG, PNG, WebP, GIF or BMP file") from None
-    if image.size[0] * image.size[1] > max_pixels:
-        raise HTTPException(413, f"image too large: {image.size[0]}x{image.size[1]} pixels, limit {max_pixels}")
-    try:
-        image.load()
-        return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError, ValueError) as err:
-        raise HTTPException(400, f"corrupt image: the {image.format} data cannot be decoded ({err})") from None
+        return images.decode_rgb(data, name="upload", max_pixels=max_pixels, square=True)
+    except images.ImageError as err:
+        status = 413 if isinstance(err, images.ImageTooLarge) else 415 if isinstance(err, images.NotAnImage) else 400
+        raise HTTPException(status, str(err).removeprefix("upload: ")) from None
+
+
+def check_pair(checkpoint: Path | str, config: dict, in_dim: int, gallery: Path | str, g: dict) -> None:
+    """Refuse a checkpoint and a gallery that do not belong together (ValueError naming both files):
+    a CNN that cannot be rebuilt, another backbone, feature size, image size or CNN input size, and
+    duplicated or no gallery ids."""
+    pair = f"{checkpoint} and {gallery}"
+    name = config.get("backbone")
+    if (config.get("finetuned") or not config.get("pretrained")) and "backbone_state" not in config:
+        why = "was fine-tuned" if config.get("finetuned") else "is not pretrained (random weights)"
+        raise ValueError(f"{pair} do not belong together: the checkpoint's CNN {name} {why} but its weights "
+                         f"(backbone_state) are not in the checkpoint, so the service would run on a new random "
+                         f"CNN, not the one that made the gallery features — write it with "
+                         f"serve.save_service(..., backbone=the CNN)")
+    if g["images"].ndim != 4 or g["images"].shape[1] != g["images"].shape[2] or g["images"].shape[3] != 3:
+        raise ValueError(f"{gallery}: images must be (G, S, S, 3) squares, found {g['images'].shape}")
+    for what, found, expected in [("features come from", str(g["backbone"]), name),
+                                  ("feature dims are", int(g["features"].shape[1]), in_dim),
+                                  ("CNN input size is", int(g["cnn_size"]), config.get("cnn_size")),
+                                  ("image size is", int(g["images"].shape[1]), config.get("image_size"))]:
+        if found != expected:
+            raise ValueError(f"{pair} do not belong together: the gallery's {what} {found}, the checkpoint "
+                             f"expects {expected}")
+    ids, counts = np.unique(np.asarray(g["item_ids"], dtype=str), return_counts=True)
+    if len(ids) == 0:
+        raise ValueError(f"{gallery}: the gallery has no items")
+    if (counts > 1).any():
+        dupes = ids[counts > 1]
+        raise ValueError(f"{pair}: {len(dupes)} item ids appear more than once in the gallery "
+                         f"(e.g. {', '.join(map(repr, dupes[:5]))}); expected one row per shop item")
 
 
 class Searcher:
@@ -119,16 +150,21 @@ class Searcher:
         self.device = torch.device(device)
         self.model.to(self.device)
         g = load_gallery(gallery)
-        if str(g["backbone"]) != self.config["backbone"]:
-            raise ValueError(f"{gallery}: features come from {g['backbone']}, the checkpoint expects "
-                             f"{self.config['backbone']}")
-        if g["features"].shape[1] != self.model.in_dim:
-            raise ValueError(f"{gallery}: features have {g['features'].shape[1]} dims, the checkpoint "
-                             f"expects {self.model.in_dim}")
+        check_pair(checkpoint, self.config, self.model.in_dim, gallery, g)
         self.backbone = build_backbone(self.config["backbone"], pretrained=self.config["pretrained"])
         if "backbone_state" in self.config:
-            self.backbone.load_state_dict(self.config["backbone_state"])
+            try:
+                self.backbone.load_state_dict(self.config["backbone_state"])
+            except RuntimeError as err:
+                raise ValueError(f"{checkpoint}: its CNN weights do not fit {self.config['backbone']} "
+                                 f"({err})") from None
         self.backbone.to(self.device).eval()
+        again = cnn_features(self.backbone, g["images"][:4], self.config["cnn_size"], self.device)  # (<=4, D)
+        diff = np.linalg.norm(again - g["features"][:4]) / max(float(np.linalg.norm(g["features"][:4])), 1e-12)
+        if diff > 0.05:
+            raise ValueError(f"{checkpoint} and {gallery} do not belong together: the checkpoint's CNN gives other "
+                             f"features for the gallery's first images (relative difference {diff:.2f}, expected "
+                             f"under 0.05) — write both files from the same run")
         self.item_ids = [str(i) for i in g["item_ids"]]
         self.categories = np.asarray(g["categories"], dtype=str)
         self.images = g["images"]
@@ -162,7 +198,7 @@ class Searcher:
 
 
 def create_app(checkpoint: Path | str, gallery: Path | str, device: str = "cpu",
-               max_upload_bytes: int = MAX_UPLOAD_BYTES, max_k: int = MAX_K) -> FastAPI:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, max_k: int = MAX_K, max_pixels: int = MAX_PIXELS) -> FastAPI:
     """The FastAPI app; loads everything at once, so a missing or wrong file fails at start-up."""
     searcher = Searcher(checkpoint, gallery, device)
     app = FastAPI(title="fashionrec consumer-to-shop search",
@@ -173,7 +209,8 @@ def create_app(checkpoint: Path | str, gallery: Path | str, device: str = "cpu",
     def health() -> dict:
         counts = {c: len(r) for c, r in searcher.rows.items() if c is not None}
         return {"status": "ok", "items": len(searcher.item_ids), "categories": counts,
-                "backbone": searcher.config["backbone"], "max_k": max_k, "max_upload_bytes": max_upload_bytes}
+                "backbone": searcher.config["backbone"], "max_k": max_k, "max_upload_bytes": max_upload_bytes,
+                "max_pixels": max_pixels}
 
     @app.post("/search")
     def search(image: UploadFile = File(..., description="a street photo (JPEG, PNG, ...)"),
@@ -182,7 +219,7 @@ def create_app(checkpoint: Path | str, gallery: Path | str, device: str = "cpu",
         if category is not None and category not in searcher.rows:
             known = ", ".join(c for c in searcher.rows if c is not None)
             raise HTTPException(422, f"unknown category {category!r}; expected one of {known}")
-        photo = decode_image(image.file.read(max_upload_bytes + 1), max_upload_bytes)
+        photo = decode_image(image.file.read(max_upload_bytes + 1), max_upload_bytes, max_pixels)
         k = min(k, len(searcher.rows[category]))
         return {"k": k, "category": category, "results": searcher.search(photo, k, category)}
 
@@ -247,9 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--max-upload-bytes", type=int, default=MAX_UPLOAD_BYTES)
     parser.add_argument("--max-k", type=int, default=MAX_K)
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
+                        help="the most pixels of a photo padded to its max-side square")
     args = parser.parse_args(argv)
     try:
-        app = create_app(args.checkpoint, args.gallery, args.device, args.max_upload_bytes, args.max_k)
+        app = create_app(args.checkpoint, args.gallery, args.device, args.max_upload_bytes, args.max_k, args.max_pixels)
     except (FileNotFoundError, ValueError) as err:
         print(f"fashionrec.c2s.serve: error: {err}", file=sys.stderr)
         return 2

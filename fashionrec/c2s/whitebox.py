@@ -100,12 +100,22 @@ def whitebox_features(images: np.ndarray, progress: bool = False) -> np.ndarray:
     return np.stack(rows)
 
 
+def whitebox_dim(height: int, width: int) -> int:
+    """The length of :func:`whitebox_features` rows for (height, width) images: HOG blocks (2x2 cells of
+    9 orientations) + Harris (32) + HSV histogram (75) + CCV (128); 1999 at 64 x 64."""
+    cell = max(4, height // 8)
+    blocks = max(height // cell - 1, 0) * max(width // cell - 1, 0)
+    return blocks * 2 * 2 * 9 + 2 * 4 ** 2 + 3 * 25 + 2 * 4 ** 3
+
+
 def cached_whitebox(images: np.ndarray, enabled: bool = True) -> np.ndarray:
     """:func:`whitebox_features`, cached in the store (``c2s_features/whitebox-<key>.npy``) under the
-    images' digest and the descriptors' ``VERSION``."""
+    images' digest and the descriptors' ``VERSION``; a cached file of another shape than
+    (N, ``whitebox_dim``) is computed again."""
+    shape = (len(images), whitebox_dim(*images.shape[1:3])) if np.ndim(images) == 4 else (len(images), None)
     return store.cached_array("c2s_features", {"features": "whitebox", "version": VERSION,
                                                "images": store.digest_array(images)},
-                              lambda: whitebox_features(images), shape=(len(images), None), name="whitebox",
+                              lambda: whitebox_features(images), shape=shape, name="whitebox",
                               enabled=enabled)
 
 

@@ -5,6 +5,7 @@
 values the notebook prints and records.
 """
 
+from fashionrec.ctl import figures
 from fashionrec.ctl.config import Config
 from fashionrec.ctl.data import (CTLData, CTLSplit, attribute_data, backbone_maps, load_data, make_backbone,
                                  negative_key, receipt_data, sample_negatives)

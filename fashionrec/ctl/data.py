@@ -227,11 +227,11 @@ def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images:
             made.extend(_masked_scenes(world, split, n, size, seed))
         return made[2]
 
+    read = None
     if path is not None and path.exists():
-        blob = json.loads(path.read_text())
-        scenes = [Scene(s["scene_id"], tuple(s["item_ids"]), tuple(tuple(b) for b in s["boxes"]))
-                  for s in blob["scenes"]]
-        triplets = [CTLTriplet(**{**t, "box": tuple(t["box"])}) for t in blob["triplets"]]
+        read = store.read_or_explain(path, lambda p: _read_scenes(p, n), what="CTL scene cache", cache=True)
+    if read is not None:
+        scenes, triplets = read
     else:
         render()
         scenes, triplets = made[0], made[1]
@@ -242,6 +242,24 @@ def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images:
         kept = store.cached_array("ctl", [data_key], render, shape=(len(triplets), size, size, 3),
                                   name="masked", root=world.cache_dir, enabled=world.cache_dir is not None)
     return scenes, triplets, kept, render, data_key
+
+
+def _read_scenes(path: Path, n: int) -> tuple[list[Scene], list[CTLTriplet]]:
+    """The scenes and triplets of a scene cache file, checked: at most ``n`` scenes, at most one triplet per
+    scene (of a scene in the file), one box per item, boxes of 4 numbers; a ValueError says what does not fit."""
+    blob = json.loads(path.read_text(encoding="utf-8"))
+    scenes = [Scene(s["scene_id"], tuple(s["item_ids"]), tuple(tuple(b) for b in s["boxes"]))
+              for s in blob["scenes"]]
+    triplets = [CTLTriplet(**{**t, "box": tuple(t["box"])}) for t in blob["triplets"]]
+    if len(scenes) > n or len(triplets) > len(scenes):
+        raise ValueError(f"holds {len(scenes)} scenes and {len(triplets)} triplets, expected at most {n} "
+                         f"scenes and at most one triplet each")
+    ids = {s.scene_id for s in scenes}
+    if bad := [s.scene_id for s in scenes if len(s.boxes) != len(s.item_ids) or any(len(b) != 4 for b in s.boxes)]:
+        raise ValueError(f"scene {bad[0]!r}: expected one box of 4 numbers per item")
+    if bad := [t.scene_id for t in triplets if t.scene_id not in ids or len(t.box) != 4]:
+        raise ValueError(f"triplet of scene {bad[0]!r}: not a scene of the file, or its box is not 4 numbers")
+    return scenes, triplets
 
 
 class _Lazy:

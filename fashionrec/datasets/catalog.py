@@ -3,7 +3,10 @@
 
 Both loaders return a :class:`Catalog` of ``fashionrec.records.Item`` (text, category,
 sub-category, colours where the data has them, image path). Items whose image file is missing are
-kept in ``missing_images`` and reported by :meth:`Catalog.summary`, never silently dropped.
+kept in ``missing_images`` and reported by :meth:`Catalog.summary`, never silently dropped. Items
+whose category is empty, or whose ``category_id`` is not in ``categories.csv``, are kept but counted
+in ``unknown_categories`` with a warning; an id repeated in ``styles.csv`` is an error naming both
+lines (the catalog is keyed by id, and a random split would put one id in two splits).
 ``export(world, out, quirks)`` writes a FashionWorld as a Kaggle ``styles.csv`` catalog
 (``fashionrec export catalog``), the layout the chapter's ``paper`` profile reads.
 
@@ -23,13 +26,16 @@ Layouts (see data/README.md, chapter 4)::
 from __future__ import annotations
 
 import csv
+import io
 import re
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fashionrec.datasets.files import load_image, read_categories, read_json
+from fashionrec.datasets.files import load_image, read_categories, read_json, read_text
 from fashionrec.records import Item
 
 STYLES_COLUMNS = ("id", "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year",
@@ -49,6 +55,7 @@ class Catalog:
     root: Path
     source: str  # "polyvore_outfits" | "fashion_product_images"
     missing_images: list[str] = field(default_factory=list)
+    unknown_categories: dict[str, int] = field(default_factory=dict)  # what could not be placed -> items
 
     @property
     def with_images(self) -> list[Item]:
@@ -58,7 +65,15 @@ class Catalog:
 
     def summary(self) -> str:
         return (f"{self.source} at {self.root}: {len(self.items)} items, {len(self.missing_images)} without an "
-                f"image file ({len(self.with_images)} usable)")
+                f"image file ({len(self.with_images)} usable)"
+                + (f"; unknown categories {self.unknown_categories}" if self.unknown_categories else ""))
+
+
+def _warn_unknown(catalog: Catalog) -> Catalog:
+    if catalog.unknown_categories:
+        warnings.warn(f"{catalog.root}: {sum(catalog.unknown_categories.values())} items of unknown categories "
+                      f"(Catalog.unknown_categories): {catalog.unknown_categories}", stacklevel=3)
+    return catalog
 
 
 def colors_in_text(text: str) -> tuple[str, ...]:
@@ -107,11 +122,15 @@ def load_polyvore_outfits_catalog(root: str | Path, split: str | None = None, me
             raise FileNotFoundError(f"{root}: no outfits file for split {split!r}; looked for "
                                     f"{', '.join(str(p) for p in candidates)}")
         keep = outfit_item_ids(found)
-    items, missing = [], []
+    items, missing, unknown = [], [], Counter()
     for item_id in sorted(meta if keep is None else keep & set(meta)):
         m = meta[item_id]
         if not isinstance(m, dict) or "semantic_category" not in m:
             raise ValueError(f"{path}: item {item_id} lacks the field 'semantic_category'")
+        if not str(m["semantic_category"]).strip():
+            unknown["empty semantic_category"] += 1
+        if categories and str(m.get("category_id", "")) not in categories:
+            unknown[f"category_id {m.get('category_id')} (not in categories.csv)"] += 1
         parts = []
         for name in text_fields:
             value = (m.get(name) or (m.get("url_name") if name == "title" else "") or "").strip()
@@ -124,7 +143,7 @@ def load_polyvore_outfits_catalog(root: str | Path, split: str | None = None, me
                           colors=colors_in_text(text), image=str(image)))
         if not image.exists():
             missing.append(str(item_id))
-    return Catalog(items, root, "polyvore_outfits", missing)
+    return _warn_unknown(Catalog(items, root, "polyvore_outfits", missing, dict(unknown.most_common())))
 
 
 def read_styles_csv(path: Path) -> list[dict[str, str]]:
@@ -133,31 +152,34 @@ def read_styles_csv(path: Path) -> list[dict[str, str]]:
     Two quirks are handled: empty ``Unnamed: N`` columns left by a pandas re-export, and rows whose
     ``productDisplayName`` holds unquoted commas (more fields than the header), which are re-joined.
     """
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: not found — expected the Kaggle Fashion Product Images styles.csv "
-                                f"(layout in data/README.md, chapter 4)")
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path}: empty file; expected a header {','.join(STYLES_COLUMNS)}")
-        named = [h for h in header if not h.startswith("Unnamed:")]
-        lacking = [c for c in STYLES_COLUMNS if c not in named]
-        if lacking:
-            raise ValueError(f"{path}: missing column(s) {lacking}; the header is {header}")
-        if named != header[:len(named)]:
-            raise ValueError(f"{path}: 'Unnamed:' columns must come last; the header is {header}")
-        name_at, n_named = named.index("productDisplayName"), len(named)
-        rows = []
-        for n, row in enumerate(reader, 2):
-            if not row:
-                continue
-            extra = len(row) - len(header)
-            if len(row) < n_named:
-                raise ValueError(f"{path}, line {n}: {len(row)} fields, expected at least {n_named}: {row}")
-            if extra > 0 and n_named - 1 == name_at:  # commas inside the (last named) display name
-                row = row[:name_at] + [",".join(row[name_at:name_at + extra + 1])] + row[name_at + extra + 1:]
-            rows.append(dict(zip(named, row[:n_named])))
+    text = read_text(path, "the Kaggle Fashion Product Images styles.csv (layout in data/README.md, chapter 4)")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"{path}: empty file; expected a header {','.join(STYLES_COLUMNS)}")
+    named = [h for h in header if not h.startswith("Unnamed:")]
+    lacking = [c for c in STYLES_COLUMNS if c not in named]
+    if lacking:
+        raise ValueError(f"{path}: missing column(s) {lacking}; the header is {header}")
+    if named != header[:len(named)]:
+        raise ValueError(f"{path}: 'Unnamed:' columns must come last; the header is {header}")
+    name_at, n_named = named.index("productDisplayName"), len(named)
+    rows, lines = [], {}
+    for n, row in enumerate(reader, 2):
+        if not row:
+            continue
+        extra = len(row) - len(header)
+        if len(row) < n_named:
+            raise ValueError(f"{path}, line {n}: {len(row)} fields, expected at least {n_named}: {row}")
+        if extra > 0 and n_named - 1 == name_at:  # commas inside the (last named) display name
+            row = row[:name_at] + [",".join(row[name_at:name_at + extra + 1])] + row[name_at + extra + 1:]
+        record = dict(zip(named, row[:n_named]))
+        item_id = record["id"].strip()
+        if item_id in lines:
+            raise ValueError(f"{path}, line {n}: id {item_id} again (first at line {lines[item_id]}) — ids are "
+                             f"unique in styles.csv")
+        lines[item_id] = n
+        rows.append(record)
     return rows
 
 
@@ -168,9 +190,12 @@ def load_fashion_product_images(root: str | Path) -> Catalog:
     colours = (``baseColour``,), text = ``productDisplayName``; all lower-cased.
     """
     root = Path(root)
-    items, missing = [], []
+    items, missing, unknown = [], [], Counter()
     for row in read_styles_csv(root / "styles.csv"):
         item_id = row["id"].strip()
+        for column in ("subCategory", "articleType"):
+            if not row[column].strip():
+                unknown[f"empty {column}"] += 1
         image = root / "images" / f"{item_id}.jpg"
         colour = row["baseColour"].strip().lower()
         items.append(Item(item_id=item_id, category=row["subCategory"].strip().lower(),
@@ -178,7 +203,7 @@ def load_fashion_product_images(root: str | Path) -> Catalog:
                           colors=(colour,) if colour else (), image=str(image)))
         if not image.exists():
             missing.append(item_id)
-    return Catalog(items, root, "fashion_product_images", missing)
+    return _warn_unknown(Catalog(items, root, "fashion_product_images", missing, dict(unknown.most_common())))
 
 
 def load_catalog(data_root: str | Path, split: str | None = None) -> Catalog:
@@ -199,11 +224,13 @@ def load_catalog(data_root: str | Path, split: str | None = None) -> Catalog:
 def load_images(items: list[Item], size: int) -> tuple[np.ndarray, list[str]]:
     """(N, size, size, 3) uint8 images of the items whose file could be read, and the ids of the
     others (missing or unreadable files), so the caller can report them."""
+    from fashionrec.images import ImageError
+
     images, failed = [], []
     for it in items:
         try:
             images.append(load_image(it.image, size))
-        except (FileNotFoundError, OSError):
+        except (FileNotFoundError, OSError, ImageError):
             failed.append(it.item_id)
     arr = np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
     return arr, failed

@@ -11,7 +11,13 @@ The official layout under ``data_root`` (see data/README.md, "DeepFashion consum
 
 Quirks handled here: the dataset spells consumer photos ``comsumer_NN.jpg`` (copies that renamed
 them to ``consumer_NN.jpg`` load too); boxes are pixel corners in images whose long side is 300 and
-may overshoot the border by a pixel (clipped); skirts live under ``DRESSES/Skirt``. Consumer and
+may overshoot the border by a pixel (the real pair list has 301 for a side of 300: up to
+``BOX_SLACK`` px are clipped and counted in ``clipped_boxes``; a box further out, or empty, is an error
+naming the file and line); skirts live under ``DRESSES/Skirt``. The splits are item-disjoint (the
+real sample: 0 of 1,467 items in two splits): an image listed in two splits is an error, an item
+in two splits is counted (``items_in_two_splits``) with a warning; a repeated pair row (93 in the real
+sample) is counted in ``skipped``, a bbox line that repeats an image with another box is an error.
+Consumer and
 shop photos share one record type, ``ConsumerPhoto`` (a photo of an item, with its box).
 :func:`export` writes a FashionWorld in this layout (``fashionrec export deepfashion_c2s``).
 """
@@ -19,6 +25,8 @@ shop photos share one record type, ``ConsumerPhoto`` (a photo of an item, with i
 from __future__ import annotations
 
 import csv
+import io
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from fashionrec.datasets.files import read_text
 from fashionrec.records import Box, ConsumerPhoto, Item
 
 if TYPE_CHECKING:
@@ -40,6 +49,7 @@ BBOX_LIST = "Anno/list_bbox_consumer2shop.txt"
 PARTITION = "Eval/list_eval_partition.txt"
 LAYOUT = "data/README.md#deepfashion-consumer-to-shop"
 PixelBox = tuple[int, int, int, int]
+BOX_SLACK = 2  # pixels a box may overshoot the image border (clipped, counted); further out is an error
 
 
 @dataclass
@@ -52,17 +62,19 @@ class DeepFashionC2S:
     shop: dict[str, list[ConsumerPhoto]]  # split -> shop photos (the gallery)
     missing: list[str] = field(default_factory=list)  # listed images not found under root
     skipped: Counter = field(default_factory=Counter)  # rows left out, by reason
+    clipped_boxes: int = 0  # boxes overshooting the border by up to BOX_SLACK px, clipped
+    items_in_two_splits: list[str] = field(default_factory=list)  # item ids listed in more than one split
 
     def summary(self) -> str:
         counts = ", ".join(f"{s}: {len(self.consumer[s])} consumer / {len(self.shop[s])} shop" for s in SPLITS)
         return (f"DeepFashion consumer-to-shop at {self.root}: {len(self.items)} items; {counts}; "
-                f"{len(self.missing)} images missing; skipped {dict(self.skipped)}")
+                f"{len(self.missing)} images missing; skipped {dict(self.skipped)}"
+                + (f"; {self.clipped_boxes} boxes clipped to the image" if self.clipped_boxes else "")
+                + (f"; {len(self.items_in_two_splits)} items in two splits" if self.items_in_two_splits else ""))
 
 
 def _lines(path: Path, what: str) -> list[str]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found — expected {what} (layout in {LAYOUT})")
-    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    lines = [ln.strip() for ln in read_text(path, f"{what} (layout in {LAYOUT})").splitlines()]
     return [ln for ln in lines if ln]
 
 
@@ -84,11 +96,13 @@ def read_item_list(path: Path) -> list[str]:
     return ids
 
 
-def read_bbox_list(path: Path) -> dict[str, tuple[int, int, PixelBox]]:
+def read_bbox_list(path: Path, where: dict[str, str] | None = None) -> dict[str, tuple[int, int, PixelBox]]:
     """``list_bbox_consumer2shop.txt`` -> image name: (clothes type, source type, (x1, y1, x2, y2)).
 
-    Clothes type 1/2/3 = upper/lower/full body; source type 1 = shop, 2 = consumer.
+    Clothes type 1/2/3 = upper/lower/full body; source type 1 = shop, 2 = consumer. ``where``, when
+    given, receives image name -> ``"<file>:<line>"`` of its box (for errors about the box).
     """
+    where = {} if where is None else where
     path = Path(path)
     lines = _lines(path, "count, column names, then `image_name clothes_type source_type x_1 y_1 x_2 y_2`")
     _count(path, lines, len(lines) - 2)
@@ -99,7 +113,11 @@ def read_bbox_list(path: Path) -> dict[str, tuple[int, int, PixelBox]]:
             raise ValueError(f"{path}:{n}: expected `image_name clothes_type source_type x_1 y_1 x_2 y_2` "
                              f"(7 fields, integers after the name); got {line!r}")
         x1, y1, x2, y2 = (int(f) for f in fields[3:])
-        out[fields[0]] = (int(fields[1]), int(fields[2]), (x1, y1, x2, y2))
+        row = (int(fields[1]), int(fields[2]), (x1, y1, x2, y2))
+        if out.get(fields[0], row) != row:
+            raise ValueError(f"{path}:{n}: image {fields[0]!r} again, with another box than at {where[fields[0]]}")
+        out[fields[0]] = row
+        where.setdefault(fields[0], f"{path}:{n}")
     return out
 
 
@@ -108,33 +126,55 @@ def read_eval_partition(path: Path) -> list[tuple[str, str, str, str]]:
     path = Path(path)
     lines = _lines(path, "count, column names, then `image_pair_name_1 image_pair_name_2 item_id evaluation_status`")
     _count(path, lines, len(lines) - 2)
-    rows = []
+    rows, at = [], []
     for n, line in enumerate(lines[2:], start=3):
         fields = line.split()
         if len(fields) != 4 or fields[3] not in SPLITS:
             raise ValueError(f"{path}:{n}: expected `consumer_image shop_image item_id train|val|test`; got {line!r}")
         rows.append((fields[0], fields[1], fields[2], fields[3]))
+        at.append(f"{path}:{n}")
+    _check_image_splits(rows, at)
     return rows
 
 
-def read_pairs_csv(path: Path) -> tuple[list[tuple[str, str, str, str]], dict[str, tuple[int, int, PixelBox]]]:
+def _check_image_splits(rows: list[tuple[str, str, str, str]], at: list[str]) -> None:
+    """An image listed in two splits would be trained on and tested on: an error naming both lines."""
+    first: dict[str, tuple[str, str]] = {}
+    for (consumer, shop, _, split), where in zip(rows, at):
+        for image in (consumer, shop):
+            seen_split, seen_at = first.setdefault(image, (split, where))
+            if seen_split != split:
+                raise ValueError(f"{where}: image {image!r} is in split {split} but in {seen_split} at {seen_at} — "
+                                 f"the splits must not share images")
+
+
+def read_pairs_csv(path: Path, where: dict[str, str] | None = None
+                   ) -> tuple[list[tuple[str, str, str, str]], dict[str, tuple[int, int, PixelBox]]]:
     """A derived pair list (``item_id, consumer_path, cons_x1..y2, shop_path, shop_x1..y2, split``,
-    as in shared/realdata) -> the same (rows, boxes) as the two official files."""
+    as in shared/realdata) -> the same (rows, boxes) as the two official files (``where``: as in
+    :func:`read_bbox_list`)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found — expected a CSV of consumer/shop pairs with boxes")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        need = {"item_id", "consumer_path", "shop_path", "split", "cons_x1", "shop_x1"}
-        if not need <= set(reader.fieldnames or ()):
-            raise ValueError(f"{path}: expected columns {sorted(need)} (and the other box corners); "
-                             f"got {reader.fieldnames}")
-        rows, boxes = [], {}
-        for r in reader:
-            rows.append((r["consumer_path"], r["shop_path"], r["item_id"], r["split"]))
-            for key, source, prefix in (("consumer_path", 2, "cons"), ("shop_path", 1, "shop")):
+    where = {} if where is None else where
+    text = read_text(path, "a CSV of consumer/shop pairs with boxes")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    need = {"item_id", "consumer_path", "shop_path", "split", "cons_x1", "shop_x1"}
+    if not need <= set(reader.fieldnames or ()):
+        raise ValueError(f"{path}: expected columns {sorted(need)} (and the other box corners); "
+                         f"got {reader.fieldnames}")
+    rows, boxes, at = [], {}, []
+    for r in reader:
+        n = reader.line_num
+        rows.append((r["consumer_path"], r["shop_path"], r["item_id"], r["split"]))
+        at.append(f"{path}:{n}")
+        for key, source, prefix in (("consumer_path", 2, "cons"), ("shop_path", 1, "shop")):
+            try:
                 corners = tuple(int(r[f"{prefix}_{c}"]) for c in ("x1", "y1", "x2", "y2"))
-                boxes[r[key]] = (0, source, corners)
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}:{n}: {prefix}_x1..y2 must be integers; got "
+                                 f"{[r.get(f'{prefix}_{c}') for c in ('x1', 'y1', 'x2', 'y2')]}") from None
+            boxes[r[key]] = (0, source, corners)
+            where.setdefault(r[key], f"{path}:{n}")
+    _check_image_splits(rows, at)
     return rows, boxes
 
 
@@ -164,6 +204,19 @@ def resolve_image(root: Path, name: str) -> Path | None:
     return None
 
 
+def _check_box(box: PixelBox, width: int, height: int, where: str) -> bool:
+    """Whether the box needs clipping (overshoots by at most ``BOX_SLACK`` px); an empty box, or one
+    further outside the image, raises naming ``where`` (the file and line of the box)."""
+    x1, y1, x2, y2 = box
+    if not (x1 < x2 and y1 < y2):
+        raise ValueError(f"{where}: box {box} is empty — expected x_1 < x_2 and y_1 < y_2")
+    out = max(-x1, -y1, x2 - width, y2 - height)
+    if out > BOX_SLACK:
+        raise ValueError(f"{where}: box {box} lies {out} px outside its {width}x{height} image — expected pixel "
+                         f"corners inside it (at most {BOX_SLACK} px over the border)")
+    return out > 0
+
+
 def _normalise(box: PixelBox, width: int, height: int) -> Box:
     x1, y1, x2, y2 = box
     x0, x1n = sorted((min(max(x1 / width, 0.0), 1.0), min(max(x2 / width, 0.0), 1.0)))
@@ -189,10 +242,11 @@ def load_deepfashion_c2s(root: Path | str, pairs_csv: Path | str | None = None,
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: DeepFashion consumer-to-shop folder not found (layout in {LAYOUT})")
     known = set(read_item_list(root / ITEM_LIST))
+    where: dict[str, str] = {}
     if pairs_csv is not None:
-        rows, boxes = read_pairs_csv(Path(pairs_csv))
+        rows, boxes = read_pairs_csv(Path(pairs_csv), where)
     else:
-        rows, boxes = read_eval_partition(root / PARTITION), read_bbox_list(root / BBOX_LIST)
+        rows, boxes = read_eval_partition(root / PARTITION), read_bbox_list(root / BBOX_LIST, where)
     data = DeepFashionC2S(root, {}, {s: [] for s in SPLITS}, {s: [] for s in SPLITS})
     seen: dict[str, ConsumerPhoto | None] = {}
 
@@ -206,13 +260,22 @@ def load_deepfashion_c2s(root: Path | str, pairs_csv: Path | str | None = None,
             data.missing.append(name)
             seen[name] = None
             return None
-        with Image.open(path) as im:
-            width, height = im.size
+        from fashionrec.images import read_size  # the header only; a bad one is an ImageError naming the file
+
+        width, height = read_size(path)
+        data.clipped_boxes += _check_box(boxes[name][2], width, height, where[name])
         seen[name] = ConsumerPhoto(name, item_id, category, str(path), _normalise(boxes[name][2], width, height))
         return seen[name]
 
     listed: dict[str, set[str]] = {s: set() for s in SPLITS}
+    splits_of: dict[str, set[str]] = {}
+    pairs: set[tuple[str, str, str]] = set()
     for consumer, shop, item_id, split in rows:
+        splits_of.setdefault(item_id, set()).add(split)
+        if (consumer, shop, split) in pairs:
+            data.skipped["repeated pair"] += 1
+            continue
+        pairs.add((consumer, shop, split))
         category = c2s_category(consumer)
         if item_id not in known:
             data.skipped[f"item not in {ITEM_LIST}"] += 1
@@ -230,6 +293,11 @@ def load_deepfashion_c2s(root: Path | str, pairs_csv: Path | str | None = None,
                 getattr(data, kind)[split].append(record)
         if item_id not in data.items:
             data.items[item_id] = Item(item_id, category, consumer.split("/")[2], image=s.image)
+    data.items_in_two_splits = sorted(i for i, s in splits_of.items() if len(s) > 1)
+    if data.items_in_two_splits:
+        warnings.warn(f"{root}: {len(data.items_in_two_splits)} items are listed in two splits (first: "
+                      f"{data.items_in_two_splits[0]}) — DeepFashion's splits are item-disjoint "
+                      f"(items_in_two_splits)", stacklevel=2)
     return data
 
 
@@ -244,14 +312,15 @@ def square_resize(image: Image.Image, size: int, fill: int = 255) -> np.ndarray:
 
 def load_crops(photos: list[ConsumerPhoto], size: int, fill: int = 255) -> np.ndarray:
     """Crop each photo to its box, pad it to a square with ``fill`` and resize: uint8 (N, size, size, 3)."""
+    from fashionrec.images import read_rgb  # a bad file is an ImageError naming it
+
     out = np.empty((len(photos), size, size, 3), np.uint8)
     for k, p in enumerate(photos):
-        with Image.open(p.image) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            x0, y0, x1, y1 = p.box or (0.0, 0.0, 1.0, 1.0)
-            crop = im.crop((int(x0 * w), int(y0 * h), max(int(x0 * w) + 1, round(x1 * w)),
-                            max(int(y0 * h) + 1, round(y1 * h))))
+        im = Image.fromarray(read_rgb(p.image))
+        w, h = im.size
+        x0, y0, x1, y1 = p.box or (0.0, 0.0, 1.0, 1.0)
+        crop = im.crop((int(x0 * w), int(y0 * h), max(int(x0 * w) + 1, round(x1 * w)),
+                        max(int(y0 * h) + 1, round(y1 * h))))
         out[k] = square_resize(crop, size, fill)
     return out
 

@@ -1,5 +1,6 @@
-"""File helpers shared by the real-data loaders: JSON with errors that name the file, Polyvore
-Outfits' ``categories.csv``, and product images fitted into a square."""
+"""File helpers shared by the real-data loaders: UTF-8 text and JSON with errors that name the file
+(and the byte, or the line and column), Polyvore Outfits' ``categories.csv``, and product images
+fitted into a square."""
 
 from __future__ import annotations
 
@@ -11,26 +12,63 @@ from pathlib import Path
 import numpy as np
 
 
-def read_json(path: Path, expected: str):
-    """Parse ``path``; a missing file or bad JSON raises, naming the file and what was ``expected``."""
-    if not path.exists():
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark some editors write first
+
+
+def read_text(path: Path, expected: str) -> str:
+    """The UTF-8 text of ``path`` with a leading BOM stripped and line ends kept as written.
+
+    Every loader reads its text files through here: a missing file, or one that is not UTF-8
+    (UTF-16, Latin-1), raises naming the file, the byte offset and the encoding expected."""
+    path = Path(path)
+    if not path.is_file():
         raise FileNotFoundError(f"{path}: not found — expected {expected} (layout: data/README.md)")
+    raw = path.read_bytes()
+    skip = len(BOM) if raw.startswith(BOM) else 0
+    raw = raw[skip:]
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        offset = err.start + skip
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff") or raw[:200].count(b"\x00") > len(raw[:200]) // 4
+        guess = "UTF-16" if utf16 else "Latin-1 / Windows-1252"
+        raise ValueError(f"{path}: not UTF-8 text (byte {offset}: 0x{raw[err.start]:02x}; it looks like {guess}) — "
+                         f"expected UTF-8 {expected}; re-encode it, e.g. iconv -f {guess.split()[0]} -t UTF-8") from None
+
+
+def parse_json(text: str, where: str, expected: str):
+    """``json.loads`` whose error names ``where`` (a file, or a file and line) with line and column."""
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err}) — expected {expected}") from None
+        raise ValueError(f"{where}: not valid JSON at line {err.lineno}, column {err.colno} ({err.msg}) — "
+                         f"expected {expected}") from None
+
+
+def read_json(path: Path, expected: str):
+    """Parse ``path``; a missing file, non-UTF-8 text or bad JSON raises, naming the file (and line,
+    column) and what was ``expected``."""
+    return parse_json(read_text(path, expected), str(path), expected)
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first ``needle`` in ``text`` (0 when absent): points an error into a JSON file."""
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else 0
 
 
 def load_image(path: str | Path, size: int) -> np.ndarray:
-    """One product image as uint8 (size, size, 3): fitted inside the square, padded with white."""
+    """One product image as uint8 (size, size, 3): fitted inside the square, padded with white.
+    Decoded by :func:`fashionrec.images.read_rgb` (a bad file is an ``ImageError`` naming it)."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        img = img.convert("RGB")
-        img.thumbnail((size, size), Image.Resampling.BILINEAR)
-        canvas = Image.new("RGB", (size, size), (255, 255, 255))
-        canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
-        return np.asarray(canvas, dtype=np.uint8)
+    from fashionrec.images import read_rgb
+
+    img = Image.fromarray(read_rgb(path))
+    img.thumbnail((size, size), Image.Resampling.BILINEAR)
+    canvas = Image.new("RGB", (size, size), (255, 255, 255))
+    canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
+    return np.asarray(canvas, dtype=np.uint8)
 
 
 def read_categories(path: Path) -> dict[str, tuple[str, str]]:
@@ -38,10 +76,9 @@ def read_categories(path: Path) -> dict[str, tuple[str, str]]:
 
     Real quirks handled: an id can repeat with other fine-grained names (the first row is kept),
     semantic names carry trailing spaces, and the last row has no line end."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: not found — expected rows 'category_id,fine-grained,semantic'")
+    text = read_text(path, "rows 'category_id,fine-grained,semantic'")
     rows = {}
-    for n, row in enumerate(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")), 1):
+    for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
         if not row:
             continue
         if len(row) != 3:

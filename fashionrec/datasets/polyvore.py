@@ -15,12 +15,20 @@ The vocabulary rule of the paper (Sec. 4.1): words seen fewer than 30 times in t
 
 Items whose image file is missing are listed in ``missing_images`` and reported by ``summary()``;
 ``drop_missing=True`` removes them from outfits and drops the questions that use them (counted).
+
+Checked on reading (errors name the file and the outfit, line or id): a set id repeated within or
+across the splits and an index repeated in an outfit are errors (item ids ``<set_id>_<index>``
+would collide, and an outfit in two splits leaks); so are an outfit without items and a FITB or
+compatibility id that names no outfit item. Category ids missing from ``category_id.txt`` and
+category names that match no outfit slot (Polyvore also sells furniture and make-up) are kept as
+``accessory`` but counted in ``unknown_categories``, with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionrec.datasets.files import load_image, read_json
+from fashionrec.datasets.files import line_of, load_image, parse_json, read_json, read_text
 from fashionrec.text import tokenize  # the catalog tokenizer of chapter 4: "t-shirt", "h&m" stay one word
 from fashionrec.records import CompatibilityExample, FITBQuestion, Item, Outfit
 
@@ -43,6 +51,10 @@ SLOT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("outerwear", ("outerwear", "coat", "jacket", "blazer", "vest", "sportcoat", "suit")),
     ("dress", ("dress", "gown", "jumpsuit", "romper", "one piece swimsuit", "bikini", "swimwear", "cover-up")),
     ("bag", ("bag", "handbag", "clutch", "tote", "backpack", "wallet", "luggage", "briefcase")),
+    ("accessory", ("accessory", "accessories", "jewelry", "jewellery", "necklace", "earring", "bracelet", "bangle",
+                   "ring", "brooch", "charm", "pendant", "cuff link", "watch", "hat", "cap", "beanie", "scarf",
+                   "scarves", "sunglasses", "eyeglasses", "eyewear", "belt", "glove", "tie", "sock", "tights",
+                   "hosiery", "hair", "umbrella", "keychain")),
 )
 SLOTS = ("top", "outerwear", "bottom", "dress", "shoes", "bag", "accessory")
 def build_vocab(texts: Iterable[str], min_count: int = 30) -> dict[str, int]:
@@ -52,12 +64,22 @@ def build_vocab(texts: Iterable[str], min_count: int = 30) -> dict[str, int]:
 
 
 def slot_of(category_name: str) -> str:
-    """Coarse outfit slot of a Polyvore category name ("Ankle Booties" -> "shoes"); else "accessory"."""
+    """Coarse outfit slot of a Polyvore category name ("Ankle Booties" -> "shoes"); else "accessory"
+    (:func:`has_slot` tells the two apart; the loader counts the names that match no slot)."""
+    return _slot(category_name) or "accessory"
+
+
+def has_slot(category_name: str) -> bool:
+    """Whether some word of ``SLOT_WORDS`` names the category's slot."""
+    return _slot(category_name) is not None
+
+
+def _slot(category_name: str) -> str | None:
     name = category_name.lower()
     for slot, words in SLOT_WORDS:
         if any(re.search(rf"\b{re.escape(w)}(?:s|es)?\b", name) for w in words):
             return slot
-    return "accessory"
+    return None
 
 
 @dataclass
@@ -71,6 +93,8 @@ class PolyvoreData:
     compatibility: list[CompatibilityExample] = field(default_factory=list)
     missing_images: list[str] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)  # what drop_missing removed, by kind
+    unknown_categories: dict[str, int] = field(default_factory=dict)  # category kept as "accessory" -> items
+    shared_items: dict[str, int] = field(default_factory=dict)  # "train/test" -> items in both (Polyvore Outfits)
 
     def pool(self, split: str) -> list[str]:
         """Item ids of a split's outfits, in first-seen order."""
@@ -81,15 +105,16 @@ class PolyvoreData:
         text = (f"{self.root}: {len(self.items)} items, outfits train/valid/test {sizes}, "
                 f"{len(self.fitb)} FITB questions, {len(self.compatibility)} compatibility outfits, "
                 f"{len(self.missing_images)} items without an image file")
-        return text + (f"; dropped {self.dropped}" if self.dropped else "")
+        text += f"; dropped {self.dropped}" if self.dropped else ""
+        unknown = self.unknown_categories
+        return text + (f"; {sum(unknown.values())} items of {len(unknown)} unknown categories (unknown_categories)"
+                       if unknown else "")
 
 
 def read_category_names(path: Path) -> dict[int, str]:
     """``category_id.txt``: "<categoryid> <name>" per line -> {id: name}."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: not found — expected lines '<categoryid> <name>'")
     names = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path, "lines '<categoryid> <name>'").splitlines(), 1):
         if not line.strip():
             continue
         key, _, name = line.strip().partition(" ")
@@ -117,6 +142,8 @@ def load_polyvore(root: str | Path, drop_missing: bool = False, check_images: bo
     names = read_category_names(root / "category_id.txt")
     items: dict[str, Item] = {}
     outfits: dict[str, list[Outfit]] = {}
+    unknown: Counter = Counter()
+    seen: dict[str, str] = {}  # set_id -> where it was first read
     for split in SPLITS:
         path = _find(root, f"{split}_no_dup.json")
         raw = read_json(path, "a list of outfits {set_id, items: [{index, name, categoryid}]}")
@@ -124,22 +151,40 @@ def load_polyvore(root: str | Path, drop_missing: bool = False, check_images: bo
         for k, o in enumerate(raw):
             try:
                 set_id = str(o["set_id"])
-                ids = []
-                for it in o["items"]:
-                    item_id = f"{set_id}_{it['index']}"
-                    category = names.get(int(it["categoryid"]), "unknown")
-                    items[item_id] = Item(item_id, slot_of(category), category, str(it.get("name", "")),
-                                          image=str(root / "images" / set_id / f"{it['index']}.jpg"))
-                    ids.append(item_id)
+                entries = list(o["items"])
+                ids = [f"{set_id}_{it['index']}" for it in entries]
+                cats = [int(it["categoryid"]) for it in entries]
             except (KeyError, TypeError, ValueError) as err:
                 raise ValueError(f"{path}: outfit {k} lacks {err} — expected {{set_id, items: [{{index, name, "
                                  f"categoryid}}]}}") from None
+            if set_id in seen:
+                raise ValueError(f"{path}: outfit {k} repeats set_id {set_id} of {seen[set_id]} — set ids are unique "
+                                 f"across the splits (item ids <set_id>_<index> would collide; a split leak)")
+            seen[set_id] = f"{path.name} outfit {k}"
+            if not ids:
+                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) has no items — expected at least one")
+            if len(set(ids)) < len(ids):
+                twice = next(i for i in ids if ids.count(i) > 1)
+                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) lists index {twice.rsplit('_', 1)[1]} twice")
+            for item_id, it, cid in zip(ids, entries, cats):
+                category = names.get(cid)
+                if category is None:
+                    unknown[f"categoryid {cid} (not in category_id.txt)"] += 1
+                elif not has_slot(category):
+                    unknown[f"{category} (no outfit slot)"] += 1
+                items[item_id] = Item(item_id, slot_of(category or "unknown"), category or "unknown",
+                                      str(it.get("name", "")),
+                                      image=str(root / "images" / set_id / f"{it['index']}.jpg"))
             outfits[split].append(Outfit(set_id, tuple(ids), str(o.get("name", ""))))
-    data = PolyvoreData(root, items, outfits)
+    data = PolyvoreData(root, items, outfits, unknown_categories=dict(unknown.most_common()))
+    if unknown:
+        warnings.warn(f"{root}: {sum(unknown.values())} items of {len(unknown)} categories kept as 'accessory' "
+                      f"(unknown_categories): {', '.join(f'{c}: {n}' for c, n in unknown.most_common(5))}"
+                      f"{', ...' if len(unknown) > 5 else ''}", stacklevel=2)
     if (path := _find(root, "fill_in_blank_test.json")).exists():
-        data.fitb = read_fitb(path)
+        data.fitb = read_fitb(path, known=set(items))
     if (path := _find(root, "fashion_compatibility_prediction.txt")).exists():
-        data.compatibility = read_compatibility(path)
+        data.compatibility = read_compatibility(path, known=set(items))
     if check_images:
         data.missing_images = sorted(i for i, it in items.items() if not Path(it.image).exists())
     if drop_missing and data.missing_images:
@@ -147,19 +192,27 @@ def load_polyvore(root: str | Path, drop_missing: bool = False, check_images: bo
     return data
 
 
-def read_fitb(path: Path, blank_is_first_answer: bool = True) -> list[FITBQuestion]:
+def read_fitb(path: Path, blank_is_first_answer: bool = True, known: set[str] | None = None) -> list[FITBQuestion]:
     """FITB questions ``[{"question": [ids], "answers": [4 ids], "blank_position": 1-based}]``.
 
     Maryland Polyvore lists the right answer first (xthan/polyvore's evaluation counts answer 0 as
     right); Polyvore Outfits does not, so its right answer is the one sharing the question's set id.
+    With ``known`` (the ``<set_id>_<index>`` names of the loaded outfits' items), an id outside it
+    raises, naming the file, its line and the id.
     """
-    raw = read_json(path, 'a list of {"question": [...], "answers": [...], "blank_position": n}')
+    expected = 'a list of {"question": [...], "answers": [...], "blank_position": n}'
+    text = read_text(path, expected)
+    raw = parse_json(text, str(path), expected)
     questions = []
     for k, q in enumerate(raw):
         try:
             context, answers, blank = list(q["question"]), list(q["answers"]), int(q["blank_position"])
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{path}: question {k} lacks {err} — expected question, answers, blank_position") from None
+        for i in context + answers if known is not None else ():
+            if i not in known:
+                raise ValueError(f"{path}, line {line_of(text, json.dumps(i))}: question {k} names item {i!r}, "
+                                 f"which is in no loaded outfit — expected <set_id>_<index> of an outfit item")
         if not 1 <= blank <= len(context) + 1:
             raise ValueError(f"{path}: question {k} has blank_position {blank} outside 1..{len(context) + 1}")
         if blank_is_first_answer:
@@ -175,17 +228,20 @@ def read_fitb(path: Path, blank_is_first_answer: bool = True) -> list[FITBQuesti
     return questions
 
 
-def read_compatibility(path: Path) -> list[CompatibilityExample]:
-    """``<0|1> <item> <item> ...`` per line -> CompatibilityExample (1 = a real outfit)."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: not found — expected lines '<0|1> <set_id>_<index> ...'")
+def read_compatibility(path: Path, known: set[str] | None = None) -> list[CompatibilityExample]:
+    """``<0|1> <item> <item> ...`` per line -> CompatibilityExample (1 = a real outfit); with ``known``,
+    an item outside it raises, naming the file, line and id."""
     examples = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path, "lines '<0|1> <set_id>_<index> ...'").splitlines(), 1):
         parts = line.split()
         if not parts:
             continue
         if parts[0] not in ("0", "1") or len(parts) < 3:
             raise ValueError(f"{path}:{n}: expected '<0|1> <item> <item> ...', got {line[:80]!r}")
+        for i in parts[1:] if known is not None else ():
+            if i not in known:
+                raise ValueError(f"{path}:{n}: item {i!r} is in no loaded outfit — expected <set_id>_<index> "
+                                 f"of an outfit item")
         examples.append(CompatibilityExample(tuple(parts[1:]), int(parts[0])))
     return examples
 

@@ -15,10 +15,20 @@ and a flat copy (the split files directly in ``root``) is read too::
 Task files name items ``<set_id>_<index>``; they are mapped to item ids through the outfits. The
 right FITB answer is the candidate from the question's outfit. Chapter 4 reads the same metadata
 for its catalog; this module owns outfits and their tasks.
+
+Checked on reading (errors name the file and the outfit, line or id): a set id repeated within or
+across the splits, an index repeated in an outfit, an outfit without items and a task id that names
+no outfit item are errors. Items shared between splits are the ``nondisjoint`` protocol (counted in
+``shared_items``); in ``disjoint`` they are a leak and also warned about. An item listed twice in one
+outfit is in the real files (3 of valid.json's 5,000 outfits) and kept. Semantic categories outside
+``SEMANTIC_SLOT`` (``categories.csv`` has 6 ids with an empty one) and category ids missing from
+``categories.csv`` are counted in ``unknown_categories``, with a warning.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from pathlib import Path
 
 from fashionrec.datasets.files import read_categories, read_json
@@ -68,6 +78,8 @@ def load_polyvore_outfits(root: str | Path, version: str = "nondisjoint", splits
     items: dict[str, Item] = {}
     outfits: dict[str, list[Outfit]] = {s: [] for s in SPLITS}
     by_key: dict[str, str] = {}  # "<set_id>_<index>" -> item_id
+    seen: dict[str, str] = {}  # set_id -> where it was first read
+    unknown: Counter = Counter()
     for split in splits:
         path = folder / f"{split}.json"
         raw = read_json(path, 'a list of {"set_id", "items": [{"item_id", "index"}]}')
@@ -76,25 +88,42 @@ def load_polyvore_outfits(root: str | Path, version: str = "nondisjoint", splits
                 set_id = str(o["set_id"])
                 entries = sorted(o["items"], key=lambda it: int(it["index"]))
                 ids = tuple(str(it["item_id"]) for it in entries)
-                by_key.update({f"{set_id}_{it['index']}": str(it["item_id"]) for it in entries})
+                keys = [f"{set_id}_{it['index']}" for it in entries]
             except (KeyError, TypeError, ValueError) as err:
                 raise ValueError(f"{path}: outfit {k} lacks {err} — expected set_id and items "
                                  f"[{{item_id, index}}]") from None
+            if set_id in seen:
+                raise ValueError(f"{path}: outfit {k} repeats set_id {set_id} of {seen[set_id]} — set ids are unique "
+                                 f"across the splits (task ids <set_id>_<index> would re-map; a split leak)")
+            seen[set_id] = f"{path.name} outfit {k}"
+            if not ids:
+                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) has no items — expected at least one")
+            if len(set(keys)) < len(keys):
+                twice = next(key for key in keys if keys.count(key) > 1)
+                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) lists index {twice.rsplit('_', 1)[1]} twice")
+            by_key.update(zip(keys, ids))
             for i in ids:
                 if i not in items:
-                    items[i] = _item(i, meta, cats, root, metadata)
+                    items[i] = _item(i, meta, cats, root, metadata, unknown)
             title = titles.get(set_id) or {}
             outfits[split].append(Outfit(set_id, ids, str(title.get("title") or title.get("url_name") or "")))
-    data = PolyvoreData(root, items, outfits)
+    data = PolyvoreData(root, items, outfits, unknown_categories=dict(unknown.most_common()),
+                        shared_items=_shared_items(outfits, splits))
+    if unknown:
+        warnings.warn(f"{root}: {sum(unknown.values())} items of unknown categories (unknown_categories): "
+                      f"{', '.join(f'{c}: {n}' for c, n in unknown.most_common(5))}", stacklevel=2)
+    if version == "disjoint" and data.shared_items:
+        warnings.warn(f"{folder}: the disjoint split shares items between splits {data.shared_items} — "
+                      f"a split leak (shared_items)", stacklevel=2)
     compat = folder / f"compatibility_{task_split}.txt"
     if compat.exists():
-        data.compatibility = [CompatibilityExample(tuple(_resolve(by_key, i, compat) for i in e.item_ids), e.label)
-                              for e in read_compatibility(compat)]
+        data.compatibility = [CompatibilityExample(tuple(by_key[i] for i in e.item_ids), e.label)
+                              for e in read_compatibility(compat, known=set(by_key))]
     fitb = folder / f"fill_in_blank_{task_split}.json"
     if fitb.exists():
-        data.fitb = [FITBQuestion(tuple(None if i is None else _resolve(by_key, i, fitb) for i in q.context),
-                                  tuple(_resolve(by_key, a, fitb) for a in q.candidates), q.answer)
-                     for q in read_fitb(fitb, blank_is_first_answer=False)]
+        data.fitb = [FITBQuestion(tuple(None if i is None else by_key[i] for i in q.context),
+                                  tuple(by_key[a] for a in q.candidates), q.answer)
+                     for q in read_fitb(fitb, blank_is_first_answer=False, known=set(by_key))]
     if check_images:
         data.missing_images = sorted(i for i, it in items.items() if not Path(it.image).exists())
     if drop_missing and data.missing_images:
@@ -102,23 +131,29 @@ def load_polyvore_outfits(root: str | Path, version: str = "nondisjoint", splits
     return data
 
 
-def _item(item_id: str, meta: dict, cats: dict, root: Path, metadata: bool) -> Item:
+def _item(item_id: str, meta: dict, cats: dict, root: Path, metadata: bool, unknown: Counter) -> Item:
+    """The item's record; categories it cannot place are counted in ``unknown`` (kept as "accessory")."""
     image = str(root / "images" / f"{item_id}.jpg")
     if not metadata:
         return Item(item_id, "unknown", "unknown", image=image)
     if item_id not in meta:
         raise KeyError(f"{root / 'polyvore_item_metadata.json'}: no entry for item {item_id}")
     m = meta[item_id]
+    if cats and str(m.get("category_id")) not in cats:
+        unknown[f"category_id {m.get('category_id')} (not in categories.csv)"] += 1
     semantic = m.get("semantic_category") or cats.get(str(m.get("category_id")), ("", "unknown"))[1]
+    if semantic not in SEMANTIC_SLOT:
+        unknown[f"semantic category {semantic!r} (no outfit slot)"] += 1
     fine = cats.get(str(m.get("category_id")), (semantic, semantic))[0]
     text = (m.get("title") or m.get("url_name") or "").strip()
     return Item(item_id, SEMANTIC_SLOT.get(semantic, "accessory"), fine or semantic, text, image=image)
 
 
-def _resolve(by_key: dict[str, str], key: str, path: Path) -> str:
-    if key not in by_key:
-        raise KeyError(f"{path}: item {key!r} is in no loaded outfit — load the split the task file refers to")
-    return by_key[key]
+def _shared_items(outfits: dict[str, list[Outfit]], splits: tuple[str, ...]) -> dict[str, int]:
+    """"a/b" -> how many items the outfits of splits a and b share (pairs that share none are left out)."""
+    sets = {s: {i for o in outfits[s] for i in o.item_ids} for s in splits}
+    pairs = {f"{a}/{b}": len(sets[a] & sets[b]) for k, a in enumerate(splits) for b in splits[k + 1:]}
+    return {pair: n for pair, n in pairs.items() if n}
 
 
 # ----- export: a FashionWorld in this layout (``fashionrec export polyvore_outfits``) ----------------------

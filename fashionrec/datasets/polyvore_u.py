@@ -19,6 +19,12 @@ top are counted in ``PolyvoreU.second_tops``. The LMDB image store of the origin
 read: unpack the JPEGs. Missing image files are counted, reported by ``summary()`` and with a
 warning; they are not dropped (``image_path`` returns None for them).
 
+Checked on reading: text files are UTF-8 (a BOM is stripped; another encoding is an error naming
+the file and byte). A liked outfit listed twice for the same user in one split is counted in
+``duplicates`` (a user may like an outfit twice; FashionWorld's users do); one in two splits is a
+leak (trained on and tested on): counted in ``split_leaks``, with a warning. Items are shared by
+the splits by design (one set of image lists).
+
 Records are those of ``fashionrec.records``: one ``Item`` per (category, index) with id
 ``"top/19000"``, outfits as item-id tuples, and ``RankingList`` per user and split (the user's
 positives plus their negatives, as He & Hu evaluate).
@@ -32,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fashionrec.datasets.files import read_text
 from fashionrec.records import Item, RankingList
 
 LAYOUT = "data/README.md#polyvore-u"
@@ -46,9 +53,7 @@ IMAGE_DIR = Path("images") / "291x291"
 
 def read_image_list(path: Path) -> list[str]:
     """One image file name per line (blank lines are an error: they would shift every index)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; expected one image file name per line ({LAYOUT})")
-    names = path.read_text().splitlines()
+    names = read_text(path, f"one image file name per line ({LAYOUT})").splitlines()
     while names and not names[-1].strip():
         names.pop()
     for k, name in enumerate(names):
@@ -67,9 +72,7 @@ def read_tuples(path: Path, variable_length: bool, sizes: dict[str, int]) -> tup
         variable_length: the file has ``user,top,top,bottom,shoe`` (second top -1 when absent).
         sizes: length of each image list, to check the indices.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; expected a CSV 'user,top,bottom,shoe' of outfit tuples ({LAYOUT})")
-    lines = path.read_text().splitlines()
+    lines = read_text(path, f"a CSV 'user,top,bottom,shoe' of outfit tuples ({LAYOUT})").splitlines()
     header = ["user", "top", "top", "bottom", "shoe"] if variable_length else ["user", "top", "bottom", "shoe"]
     if not lines or [h.strip() for h in lines[0].split(",")] != header:
         found = lines[0] if lines else "an empty file"
@@ -104,6 +107,15 @@ def read_tuples(path: Path, variable_length: bool, sizes: dict[str, int]) -> tup
     return arr, second
 
 
+def _repeats(positives: dict[str, np.ndarray]) -> tuple[dict[str, int], dict[str, int]]:
+    """(split -> rows repeating an earlier (user, outfit) row of the split, "a/b" -> (user, outfit) in both)."""
+    rows = {s: [tuple(r) for r in a.tolist()] for s, a in positives.items()}
+    duplicates = {s: len(r) - len(set(r)) for s, r in rows.items() if len(r) > len(set(r))}
+    names = list(rows)
+    leaks = {f"{a}/{b}": len(set(rows[a]) & set(rows[b])) for k, a in enumerate(names) for b in names[k + 1:]}
+    return duplicates, {pair: n for pair, n in leaks.items() if n}
+
+
 def item_id(category: str, index: int) -> str:
     """``("shoe", 7)`` -> ``"shoe/7"``: unique across the three image lists."""
     return f"{category}/{int(index)}"
@@ -120,6 +132,8 @@ class PolyvoreU:
     negatives: dict[tuple[str, str], np.ndarray]  # (split, "random" | "hard") -> (M, 4)
     second_tops: int = 0  # variable-length variants: outfits whose second top was dropped
     missing_images: list[str] = field(default_factory=list)  # item ids without an image file
+    duplicates: dict[str, int] = field(default_factory=dict)  # split -> liked outfits listed again for the user
+    split_leaks: dict[str, int] = field(default_factory=dict)  # "a/b" -> (user, outfit) liked in both splits
 
     @staticmethod
     def load(data_root: Path | str, variant: str = "630", negatives: tuple[str, ...] = ("random", "hard"),
@@ -142,6 +156,10 @@ class PolyvoreU:
             for kind in negatives:
                 negs[split, kind], _ = read_tuples(folder / f"tuples_{name}_{NEGATIVES[kind]}", var, sizes)
         data = PolyvoreU(root, variant, lists, positives, negs, second)
+        data.duplicates, data.split_leaks = _repeats(positives)
+        if data.split_leaks:
+            warnings.warn(f"{folder}: liked outfits of the same user in two splits {data.split_leaks} — a split "
+                          f"leak (PolyvoreU.split_leaks)", stacklevel=2)
         if check_images:
             data.missing_images = data.find_missing_images()
             if data.missing_images:

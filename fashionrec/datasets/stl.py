@@ -16,7 +16,10 @@ Records are those of ``fashionrec.records``: ``Item`` per product (``category`` 
 level of the category path, ``subcategory`` = the whole path), ``Scene`` per scene (its products and
 boxes), ``CTLTriplet`` per pair. Missing images are counted and named (``missing_signatures``),
 reported with a warning and in ``STLFashion.summary()``; the pairs that need them are left out (and
-counted). ``export`` writes a FashionWorld in this layout (``fashionrec export stl_fashion``).
+counted). A (scene, product) pair listed again keeps its first box and is counted in
+``skipped_pairs``, as are pairs whose product's category is empty. No split leak can arise: the
+split is by scene (products are shared by scenes, as in the paper). ``export`` writes a
+FashionWorld in this layout (``fashionrec export stl_fashion``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fashionrec.datasets.files import parse_json, read_text
 from fashionrec.records import Box, CTLTriplet, Item, Scene
 from fashionrec.world.scene import mask_box
 
@@ -62,13 +66,8 @@ def short_category(path: str) -> str:
 def read_categories(path: Path | str) -> dict[str, str]:
     """fashion-cat.json: product signature -> category path."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; expected the STL category file ({LAYOUT})")
-    try:
-        blob = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err}); expected one object "
-                         f'{{"<product signature>": "<category path>"}}') from None
+    expected = f'one JSON object {{"<product signature>": "<category path>"}} ({LAYOUT})'
+    blob = parse_json(read_text(path, expected), str(path), expected)
     if not isinstance(blob, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blob.items()):
         raise ValueError(f"{path}: expected one JSON object mapping product signatures to category strings")
     return blob
@@ -77,15 +76,9 @@ def read_categories(path: Path | str) -> dict[str, str]:
 def read_pairs(path: Path | str) -> list[tuple[str, str, Box]]:
     """fashion.json: (product, scene, box) per line; a JSON array of the same objects is accepted too."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; expected one JSON object per line with "
-                                f"product, scene and bbox ({LAYOUT})")
-    text = path.read_text()
+    text = read_text(path, f"one JSON object per line with product, scene and bbox ({LAYOUT})")
     if text.lstrip().startswith("["):
-        try:
-            rows = [(k + 1, r) for k, r in enumerate(json.loads(text))]
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
+        rows = [(k + 1, r) for k, r in enumerate(parse_json(text, str(path), "a JSON array of pair objects"))]
     else:
         rows = []
         for k, line in enumerate(text.splitlines(), 1):
@@ -93,7 +86,7 @@ def read_pairs(path: Path | str) -> list[tuple[str, str, Box]]:
                 try:
                     rows.append((k, json.loads(line)))
                 except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}, line {k}: not a JSON object ({err}); expected "
+                    raise ValueError(f"{path}, line {k}, column {err.colno}: not a JSON object ({err.msg}); expected "
                                      f'{{"product": ..., "scene": ..., "bbox": [l, t, r, b]}}') from None
     pairs = []
     for k, row in rows:
@@ -159,6 +152,12 @@ def load_stl_fashion(root: Path | str, check_images: bool = True) -> STLFashion:
         if product not in categories:
             skipped["product not in fashion-cat.json"] = skipped.get("product not in fashion-cat.json", 0) + 1
             continue
+        if not short_category(categories[product]):
+            skipped["product's category is empty"] = skipped.get("product's category is empty", 0) + 1
+            continue
+        if product in by_scene.get(scene, {}):
+            skipped["repeated (scene, product) pair"] = skipped.get("repeated (scene, product) pair", 0) + 1
+            continue
         scene_missing, product_missing = path_of(scene) is None, path_of(product) is None
         if scene_missing or product_missing:
             skipped["image missing"] = skipped.get("image missing", 0) + 1
@@ -212,9 +211,10 @@ def stl_triplets(data: STLFashion, scenes: list[Scene], seed: int = 0) -> tuple[
 
 
 def read_image(path: Path | str) -> np.ndarray:
-    """uint8 (H, W, 3) RGB."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    """uint8 (H, W, 3) RGB (:func:`fashionrec.images.read_rgb`: a bad file is an ``ImageError`` naming it)."""
+    from fashionrec.images import read_rgb
+
+    return read_rgb(path)
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:

@@ -6,6 +6,7 @@ Roles: ``config`` (``Config`` and its presets), ``model`` (the networks and the 
 user-conditioned model), ``evaluate`` (scores -> the paper's ranking metrics, the paper's claims).
 """
 
+from fashionrec.fashionnet import figures
 from fashionrec.fashionnet.config import ARCHS, PAIRS, REGIMES, SLOTS, STAGE_TWO, Config
 from fashionrec.fashionnet.data import (
                                         FashionNetData,

@@ -66,6 +66,3 @@ class Config(ChapterConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.dataset == "polyvore_u" and self.cached_features:
-            raise ValueError("polyvore_u reads images from files: use cached_features=False "
-                             "(the paper profile does)")

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
 from fashionrec import backbones, store
 from fashionrec.config import select_device, world_profile
@@ -71,6 +72,17 @@ def world_ranking_data(world: World, seed: int = 0) -> RankingData:
     return RankingData.from_records([it.item_id for it in pool], [it.category for it in pool], world.user_outfits,
                                     tasks.ranking_lists(world, "valid", seed=seed + 1),
                                     tasks.ranking_lists(world, "test", seed=seed))
+
+
+def item_images(paths: list[str], size: int, chunk: int = 256) -> np.ndarray:
+    """Each item's image file decoded once, as ``ItemTable`` decodes it: uint8 (N, size, size, 3)
+    (a missing image, path "", is white; the loader has counted and reported it)."""
+    table = ItemTable(paths=paths, image_size=size)
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    for start in tqdm(range(0, len(paths), chunk), desc="decoding item images", unit="chunk", leave=False):
+        rows = torch.arange(start, min(start + chunk, len(paths)))
+        out[start:start + len(rows)] = table(rows).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+    return out
 
 
 def polyvore_u_ranking_data(dataset: PolyvoreU, negatives: str = "random") -> tuple[RankingData, list[str]]:
@@ -145,8 +157,9 @@ class ItemTable(nn.Module):
         if not path:
             self.missing += 1
             return torch.ones(3, self.image_size, self.image_size)
-        with Image.open(path) as im:
-            im = im.convert("RGB").resize((self.image_size, self.image_size), Image.BILINEAR)
+        from fashionrec.images import read_rgb  # a bad file is an ImageError naming it
+
+        im = Image.fromarray(read_rgb(path)).resize((self.image_size, self.image_size), Image.BILINEAR)
         return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float() / 255
 
 
@@ -216,7 +229,7 @@ class FashionNetData(RankingData):
     items: ItemTable = None  # type: ignore[assignment]
     digest: str = ""
     world: World | None = None
-    images: np.ndarray | None = None  # (n_items, H, W, 3) uint8, FashionWorld only
+    images: np.ndarray | None = None  # (n_items, H, W, 3) uint8 when decoded up front (cached features)
     summary: str = ""
 
     @property
@@ -244,8 +257,9 @@ def load_data(cfg: Config, device: str | torch.device | None = None) -> FashionN
     FashionWorld (size ``world_profile(cfg.profile)``, seed ``cfg.seed``): the users' item pool,
     their liked outfits, valid and test lists (``world_ranking_data``), and each item's input, cached
     mid-level maps standardised on the training items (``cfg.cached_features``) or the images.
-    Polyvore-U (``cfg.data_root``): the same from the official files, items read from their image
-    files. ``cfg.max_users`` keeps the first users. ``device``: default ``cfg.device``.
+    Polyvore-U (``cfg.data_root``): the same from the official files; with cached features each
+    image file is decoded once (``item_images``), else read per batch. ``cfg.max_users`` keeps
+    the first users. ``device``: default ``cfg.device``.
     """
     device = select_device(cfg.device) if device is None else torch.device(device)
     world, images, summary = None, None, ""
@@ -266,6 +280,11 @@ def load_data(cfg: Config, device: str | torch.device | None = None) -> FashionN
                                             world.cache_dir / "features" if world.cache_dir else None))
                  if cfg.cached_features else ItemTable(images=images))
         digest = store.key(world.cfg.key(), ranking_digest(data))
+    elif cfg.cached_features:  # decoded once, then the same frozen maps as on FashionWorld
+        images = item_images(paths, cfg.image_size)
+        items = ItemTable(cached_item_maps(images, training_items(data), cfg.backbone, cfg.grid, device,
+                                           store.cache_root() / "fashionnet_features"))
+        digest = store.key("polyvore_u", ranking_digest(data), paths)
     else:
         items = ItemTable(paths=paths, image_size=cfg.image_size)
         digest = store.key("polyvore_u", ranking_digest(data), paths)

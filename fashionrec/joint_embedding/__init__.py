@@ -10,6 +10,7 @@ One import for the notebook: ``from fashionrec import joint_embedding as je``.
 - ``evaluate``: V-, T- and MM-nDCG of every method, the chapter's claims.
 """
 
+from fashionrec.joint_embedding import figures
 from fashionrec.joint_embedding.config import Config
 from fashionrec.joint_embedding.data import (KINDS, SPLITS, Data, SearchData, first_of_each_kind, from_catalog,
                                              from_world, load_data, receipt_data, receipt_vocab)

@@ -81,11 +81,20 @@ class World:
     # ----- building -------------------------------------------------------------------------
     @staticmethod
     def build(cfg: WorldConfig, cache_dir: Path | None = None, use_cache: bool = True) -> "World":
-        """Load the world for ``cfg`` from the cache, or generate it (and cache it)."""
+        """Load the world for ``cfg`` from the cache, or generate it (and cache it).
+
+        A damaged ``world.json`` (truncated, not JSON, missing fields) is generated again, with a
+        ``store.RebuiltCache`` warning naming it.
+        """
+        from fashionrec.store import read_or_explain
+
         root = (cache_dir or default_cache_dir()) / "fashionworld" / cfg.key()
         path = root / "world.json"
         if use_cache and path.exists():
-            return World.from_json(json.loads(path.read_text()), cfg, root)
+            loaded = read_or_explain(path, lambda p: World._checked(World.from_json(
+                json.loads(p.read_text(encoding="utf-8")), cfg, root)), what="FashionWorld cache", cache=True)
+            if loaded is not None:
+                return loaded
         world = World.generate(cfg)
         world.cache_dir = root if use_cache else None
         if use_cache:
@@ -94,6 +103,18 @@ class World:
             text = json.dumps(world.to_json(), sort_keys=True)
             atomic_write(path, lambda f: f.write(text), mode="w")
         return world
+
+    def _checked(self) -> "World":
+        """``self`` when its counts are those ``cfg`` generates (items, users, outfits per split), else a ValueError."""
+        cfg = self.cfg
+        found = (len(self.items), len(self.render_seeds), sum(map(len, self.pools.values())), len(self.users),
+                 tuple(len(self.outfits.get(s, ())) for s in SPLITS))
+        expected = (cfg.n_items, cfg.n_items, cfg.n_items, cfg.n_users,
+                    tuple(int(round(f * cfg.n_outfits)) for f in cfg.split_fractions))
+        if found != expected:
+            raise ValueError(f"holds (items, render seeds, pooled items, users, outfits per split) {found}, "
+                             f"expected {expected}")
+        return self
 
     @staticmethod
     def generate(cfg: WorldConfig) -> "World":
