@@ -2,7 +2,7 @@
 
 ``start_run`` makes ``runs/<chapter>/<profile>/<key>/``, where the key digests the config, the code
 the chapter runs (``store.code_digest``: a changed loss or a fixed bug gets a new folder, so nothing
-stale is reloaded) and the data's digest. It writes ``config.json`` (config, code digest, data,
+stale is reloaded) and the data's digest. It writes ``config.json`` once, when it makes the folder (config, code digest, data,
 seed, git commit, package versions, device) and a fresh, empty ``metrics.json``. ``record`` glues a
 number into the notebook and adds it to that ``metrics.json``.
 
@@ -125,7 +125,8 @@ def start_run(config: Any, device: str = "cpu", root: Path | None = None, *, cod
     path.mkdir(parents=True, exist_ok=True)
     info = {"config": cfg, "seed": cfg.get("seed"), "device": str(device), "code": code,
             "code_digest": code_version, "data_digest": data, **environment()}
-    store.save_json(path / "config.json", info)
+    if not (path / "config.json").exists():  # provenance is written once, by the run that trains the weights
+        store.save_json(path / "config.json", info)
     store.save_json(path / "metrics.json", {})  # fresh for every run: a stale value cannot be read back
     _current = path
     return path

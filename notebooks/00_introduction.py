@@ -64,6 +64,19 @@ chapters
 # .venv/bin/jupyter lab notebooks/ # step through a chapter (open the .py: it is paired with the .ipynb)
 # ```
 #
+# `fashionrec run` is papermill with the CPU kernels pinned (see {doc}`../book/reproducing`). Plain
+# papermill runs a chapter too, with the same parameters (`-p`, or `-y` for `overrides`):
+#
+# ```bash
+# eval "$(.venv/bin/python -m fashionrec pins)"  # the pinned kernels, for identical numbers
+# .venv/bin/papermill notebooks/01_bilstm.ipynb build/01_smoke.ipynb -p profile smoke
+# .venv/bin/papermill notebooks/03_c2s.ipynb build/03.ipynb -y "overrides: {seeds: [0]}"
+# ```
+#
+# What a profile costs: each chapter's "At a glance" says how long the run that made its page took
+# (the `standard` profile) and on which machine; its reproducibility box at the end splits that time
+# by stage.
+#
 # ## The machine this page was built on
 
 # %%

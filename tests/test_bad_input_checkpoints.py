@@ -367,3 +367,15 @@ def test_a_changed_lr_gets_its_own_run_folder(tmp_path):
     assert faster != first and report.start_run(cfg, root=tmp_path, code="") == first
     assert json.loads((faster / "config.json").read_text())["config"]["train"]["lr"] == cfg.train.lr * 10
 
+
+
+def test_provenance_is_written_once_by_the_run_that_made_the_folder(tmp_path, monkeypatch):
+    """A reused run folder keeps the config.json of the run that trained its weights (issue 20: a later
+    commit's reload rewrote it, so old weights carried new provenance)."""
+    cfg = _LrConfig(profile="smoke")
+    first = report.start_run(cfg, root=tmp_path, code="")
+    written = (first / "config.json").read_text()
+    real = report.environment
+    monkeypatch.setattr(report, "environment", lambda: {**real(), "git_commit": "a-later-commit"})
+    assert report.start_run(cfg, root=tmp_path, code="") == first
+    assert (first / "config.json").read_text() == written and "a-later-commit" not in written
