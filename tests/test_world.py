@@ -107,6 +107,19 @@ def test_fitb_builders_and_oracle(world):
         tasks.fitb_questions(world, "test", 5, negatives="hard")
 
 
+def test_fitb_leaves_out_blanks_without_enough_same_type_items_and_says_so(world):
+    """A category with fewer than three other items in the pool cannot give a type-matched question:
+    it used to loop for ever (the smoke world of seed 2 hung the rehearsal's export)."""
+    from dataclasses import replace as dc_replace
+
+    answer_category = world.items[world.outfits["test"][0].item_ids[0]].category
+    keep = [i for i in world.pools["test"] if world.items[i].category != answer_category]
+    sparse = dc_replace(world, pools={**world.pools, "test": keep + list(world.outfits["test"][0].item_ids)})
+    with pytest.warns(UserWarning, match=r"blanks left out: their category has fewer than 3 other items"):
+        qs = tasks.fitb_questions(sparse, "test", len(world.outfits["test"]), negatives="type", seed=1)
+    assert 0 < len(qs) < len(world.outfits["test"])
+    assert all(len(set(q.candidates)) == 4 for q in qs)
+
 def test_compatibility_oracle_beats_chance_and_colour(world):
     ex = tasks.compatibility_examples(world, "test", seed=0)
     labels = np.array([e.label for e in ex])

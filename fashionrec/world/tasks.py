@@ -7,6 +7,8 @@ exact likelihoods (``World.log_prob``) unless documented otherwise.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from fashionrec.records import (CompatibilityExample, ConsumerPhoto, CTLTriplet, FITBQuestion, MultimodalQuery,
@@ -26,7 +28,7 @@ def fitb_questions(world: World, split: str, n: int, negatives: str = "type",
         raise ValueError(f"negatives must be 'random' or 'type', not {negatives!r}")
     rng = np.random.default_rng(seed)
     pool = world.pools[split]
-    questions = []
+    questions, skipped = [], 0
     for outfit in _pick(world.outfits[split], n, rng):
         t = int(rng.integers(len(outfit.item_ids)))
         answer = outfit.item_ids[t]
@@ -35,6 +37,9 @@ def fitb_questions(world: World, split: str, n: int, negatives: str = "type",
             options = same
         else:
             options = pool
+        if len(set(options) - set(outfit.item_ids)) < n_candidates - 1:  # too few to draw from (a small world)
+            skipped += 1
+            continue
         negs: list[str] = []
         while len(negs) < n_candidates - 1:
             i = options[rng.integers(len(options))]
@@ -44,6 +49,10 @@ def fitb_questions(world: World, split: str, n: int, negatives: str = "type",
         candidates = negs[:pos] + [answer] + negs[pos:]
         context = tuple(None if k == t else i for k, i in enumerate(outfit.item_ids))
         questions.append(FITBQuestion(context, tuple(candidates), pos))
+    if skipped:
+        warnings.warn(f"fitb_questions({split!r}, negatives={negatives!r}): {skipped} of {skipped + len(questions)} "
+                      f"blanks left out: their category has fewer than {n_candidates - 1} other items in the "
+                      f"{split} pool", stacklevel=2)
     return questions
 
 
@@ -198,7 +207,9 @@ def multimodal_queries(world: World, split: str, n: int, seed: int = 0) -> list[
     rng = np.random.default_rng(seed)
     pool = [world.items[i] for i in world.pools[split]]
     queries: list[MultimodalQuery] = []
-    while len(queries) < n:
+    for attempt in range(1000 * n + 1000):  # bounded: a pool with no answerable request must not hang
+        if len(queries) == n:
+            break
         q = pool[rng.integers(len(pool))]
         kind = ("add", "remove", "replace")[len(queries) % 3]
         if kind == "replace":
@@ -215,6 +226,9 @@ def multimodal_queries(world: World, split: str, n: int, seed: int = 0) -> list[
                          and set(wanted) <= set(_words(it)) and not set(unwanted) & set(_words(it)))
         if relevant:
             queries.append(MultimodalQuery(f"{split}-q{len(queries):04d}", q.item_id, kind, wanted, unwanted, relevant))
+    if len(queries) < n:
+        raise ValueError(f"multimodal_queries({split!r}): only {len(queries)} of {n} answerable requests in "
+                         f"{attempt + 1} draws from a pool of {len(pool)} items; use a larger world or fewer queries")
     return queries
 
 
