@@ -23,7 +23,7 @@ def model_diagram(cfg: Config, data: CTLData) -> Figure:
     scene_dim, product_dim = split.scene_global.shape[1], data.products.shape[1]
     levels = " + ".join(cfg.global_levels)
     boxes = {
-        "scene": (0, 3, f"scene, product cut out\n(B, 3, {cfg.scene_size}, {cfg.scene_size})"),
+        "scene": (0, 3, f"scene, product box masked\n(B, 3, {cfg.scene_size}, {cfg.scene_size})"),
         "cnn_s": (5.5, 3, f"{cfg.backbone} (frozen)\npooled {levels};\n{cfg.region_level} map"),
         "e_s": (11, 4.5, f"scene MLP\n{model.scene[0].in_features} -> {model.scene[0].out_features} -> "
                         f"{model.scene[-1].out_features}, L2"),
