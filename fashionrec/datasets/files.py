@@ -51,6 +51,21 @@ def read_json(path: Path, expected: str):
     return parse_json(read_text(path, expected), str(path), expected)
 
 
+def check_outfit(path: Path, k: int, set_id: str, keys: list[str], seen: dict[str, str]) -> None:
+    """The checks every Polyvore outfit passes (Maryland and Polyvore Outfits): its ``set_id`` is used once
+    across the splits (``seen``: set_id -> where it first was; updated), it has items, and no index twice
+    (``keys``: its ``<set_id>_<index>`` ids). A failure is a ValueError naming the file and the outfit."""
+    if set_id in seen:
+        raise ValueError(f"{path}: outfit {k} repeats set_id {set_id} of {seen[set_id]} — set ids are unique "
+                         f"across the splits (ids <set_id>_<index> would collide; a split leak)")
+    seen[set_id] = f"{path.name} outfit {k}"
+    if not keys:
+        raise ValueError(f"{path}: outfit {k} (set_id {set_id}) has no items — expected at least one")
+    if len(set(keys)) < len(keys):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"{path}: outfit {k} (set_id {set_id}) lists index {twice.rsplit('_', 1)[1]} twice")
+
+
 def line_of(text: str, needle: str) -> int:
     """1-based line of the first ``needle`` in ``text`` (0 when absent): points an error into a JSON file."""
     at = text.find(needle)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionrec.datasets.files import line_of, load_image, parse_json, read_json, read_text
+from fashionrec.datasets.files import check_outfit, line_of, load_image, parse_json, read_json, read_text
 from fashionrec.text import tokenize  # the catalog tokenizer of chapter 4: "t-shirt", "h&m" stay one word
 from fashionrec.records import CompatibilityExample, FITBQuestion, Item, Outfit
 
@@ -157,15 +157,7 @@ def load_polyvore(root: str | Path, drop_missing: bool = False, check_images: bo
             except (KeyError, TypeError, ValueError) as err:
                 raise ValueError(f"{path}: outfit {k} lacks {err} — expected {{set_id, items: [{{index, name, "
                                  f"categoryid}}]}}") from None
-            if set_id in seen:
-                raise ValueError(f"{path}: outfit {k} repeats set_id {set_id} of {seen[set_id]} — set ids are unique "
-                                 f"across the splits (item ids <set_id>_<index> would collide; a split leak)")
-            seen[set_id] = f"{path.name} outfit {k}"
-            if not ids:
-                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) has no items — expected at least one")
-            if len(set(ids)) < len(ids):
-                twice = next(i for i in ids if ids.count(i) > 1)
-                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) lists index {twice.rsplit('_', 1)[1]} twice")
+            check_outfit(path, k, set_id, ids, seen)
             for item_id, it, cid in zip(ids, entries, cats):
                 category = names.get(cid)
                 if category is None:

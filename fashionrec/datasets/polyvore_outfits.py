@@ -31,7 +31,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from fashionrec.datasets.files import read_categories, read_json
+from fashionrec.datasets.files import check_outfit, read_categories, read_json
 from fashionrec.datasets.polyvore import SPLITS, PolyvoreData, _drop, read_compatibility, read_fitb
 from fashionrec.records import CompatibilityExample, FITBQuestion, Item, Outfit
 
@@ -92,15 +92,7 @@ def load_polyvore_outfits(root: str | Path, version: str = "nondisjoint", splits
             except (KeyError, TypeError, ValueError) as err:
                 raise ValueError(f"{path}: outfit {k} lacks {err} — expected set_id and items "
                                  f"[{{item_id, index}}]") from None
-            if set_id in seen:
-                raise ValueError(f"{path}: outfit {k} repeats set_id {set_id} of {seen[set_id]} — set ids are unique "
-                                 f"across the splits (task ids <set_id>_<index> would re-map; a split leak)")
-            seen[set_id] = f"{path.name} outfit {k}"
-            if not ids:
-                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) has no items — expected at least one")
-            if len(set(keys)) < len(keys):
-                twice = next(key for key in keys if keys.count(key) > 1)
-                raise ValueError(f"{path}: outfit {k} (set_id {set_id}) lists index {twice.rsplit('_', 1)[1]} twice")
+            check_outfit(path, k, set_id, keys, seen)
             by_key.update(zip(keys, ids))
             for i in ids:
                 if i not in items:
