@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from test_bad_input_images import (bomb_png, encode, jpeg_cut_in_body, jpeg_cut_in_header, rgba_png,
                                    wide_png)
-from test_ch3_serve import SIZE, _free_port, service  # noqa: F401 (the fixture)
+from test_ch3_serve import SIZE, _free_port, service, wait_for_health  # noqa: F401 (the fixture)
 
 from fashionrec import c2s
 from fashionrec.backbones import build_backbone
@@ -98,20 +98,10 @@ def serving(service: dict):
            "--gallery", str(service["gallery"]), "--host", "127.0.0.1", "--port", str(port),
            "--max-upload-bytes", "200000"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 90
+    base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(trust_env=False) as http:  # loopback only: never through a proxy
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"server exited early: {proc.stdout.read().decode()[-2000:]}")
-                try:
-                    if http.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("server did not answer /health within 90 s")
-                time.sleep(0.3)
+            wait_for_health(proc, http, base)
         yield base
     finally:
         proc.terminate()

@@ -56,6 +56,22 @@ def client(service) -> TestClient:
     return TestClient(serve.create_app(service["checkpoint"], service["gallery"], max_upload_bytes=200_000, max_k=20))
 
 
+def wait_for_health(proc: subprocess.Popen, http: httpx.Client, base: str, seconds: float = 90) -> None:
+    """Poll ``base``/health until the server ``proc`` answers 200; fail if it exits or takes ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited early: {proc.stdout.read().decode()[-2000:]}")
+        try:
+            if http.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"server did not answer /health within {seconds:g} s")
+        time.sleep(0.3)
+
+
 def test_service_files_table_and_command(service, tmp_path):
     """save_service writes what create_app loads; results_frame and command format an answer."""
     data = service["data"]
@@ -193,18 +209,8 @@ def test_real_server_on_loopback(service):
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     http = httpx.Client(trust_env=False)  # loopback only: never through a proxy from the environment
     try:
-        base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited early: {proc.stdout.read().decode()[-2000:]}")
-            try:
-                if http.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer /health within 90 s")
-            time.sleep(0.3)
+        base = f"http://127.0.0.1:{port}"
+        wait_for_health(proc, http, base)
         r = http.post(f"{base}/search", params={"k": 3},
                        files={"image": ("a.png", png(service["data"].query_images[1]), "image/png")}, timeout=30)
         assert r.status_code == 200 and len(r.json()["results"]) == 3
