@@ -12,7 +12,8 @@ of the pinned runs must be equal. Without a second machine, emulate one without 
     qemu-x86_64 -cpu EPYC-Milan .venv/bin/python benchmarks/cross_isa.py  # an AVX2-only AMD CPU
     env -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA -u MKL_CBWR .venv/bin/python benchmarks/cross_isa.py
 
-(``qemu-x86_64`` is Debian's ``qemu-user``; an emulated run takes about 30 s.) What it found on an
+(``qemu-x86_64`` is Debian's ``qemu-user``; an emulated run takes about 30 s.) ``--all FILE`` runs
+those four itself and writes their lines as a Markdown table (the book's ``book/generated/cross_isa.md``). What it found on an
 AMD EPYC with AVX-512: torch's float32 ``sqrt`` is not correctly rounded and differs between CPUs
 (hence ``fashionrec.optim.Adam``), and MKL's sgemm and exp differ between Intel and AMD under
 ``MKL_CBWR=AVX2`` (hence ``COMPATIBLE``). oneDNN's fused LSTM kernel crashes under QEMU, so the model
@@ -71,5 +72,43 @@ def main() -> None:
           f"weights {digest.hexdigest()[:16]}")
 
 
+def run_all(out: str) -> None:
+    """The four runs of the docstring in subprocesses; their lines as a Markdown table in ``out``."""
+    import datetime
+    import platform
+    import shutil
+    import subprocess
+    import sys
+
+    from fashionrec.report import hardware
+    from fashionrec.run import KERNEL_PINS
+
+    pinned = {**os.environ, **KERNEL_PINS}
+    unpinned = {k: v for k, v in pinned.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")}
+    cpu = hardware()["cpu"]
+    me = [sys.executable, __file__]
+    runs = [(f"{cpu}, pinned", me, pinned)]
+    if shutil.which("qemu-x86_64"):
+        runs += [(f"emulated {c} (qemu-user), pinned", ["qemu-x86_64", "-cpu", c, *me], pinned)
+                 for c in ("Haswell", "EPYC-Milan")]
+    runs.append((f"{cpu}, not pinned", me, unpinned))
+    lines = [f"Output of `python benchmarks/cross_isa.py --all` ({datetime.date.today()}, Python "
+             f"{platform.python_version()}, torch {torch.__version__}; pins: "
+             f"{', '.join(f'{k}={v}' for k, v in KERNEL_PINS.items())}):", "",
+             "| CPU | torch kernels | last loss | digest of the trained weights |", "|---|---|---|---|"]
+    for name, cmd, env in runs:
+        text = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        head, loss, weights = text.split(": last loss ")[0], *text.split(": last loss ")[1].split(", weights ")
+        lines.append(f"| {name} | {head} | {loss} | `{weights}` |")
+        print(lines[-1], flush=True)
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--all":
+        run_all(sys.argv[2])
+    else:
+        main()

@@ -18,8 +18,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="a notebook parameter, e.g. -p dataset=polyvore -p data_root=/data/polyvore")
     run.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
     run.add_argument("--native-kernels", action="store_true",
-                     help="do not pin the CPU kernels to AVX2 and 2 threads (faster on some machines; "
+                     help="do not pin the CPU kernels to AVX2 and 1 thread (faster on some machines; "
                           "the numbers may then differ from the book's in the last digits)")
+    run.add_argument("--jobs", "-j", type=int, metavar="N",
+                     help="notebooks at a time (default: one per core, at most 4; 1 with --native-kernels)")
     run.add_argument("--weights", type=Path, metavar="DIR",
                      help="a folder holding torchvision weight files (else the torch hub cache is read)")
     exp = sub.add_parser("export", help="write a FashionWorld in a real dataset's on-disk layout")
@@ -34,11 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     pp.add_argument("notebooks", nargs="*", help="chapters, e.g. 01 03 (default: 01-05)")
     pp.add_argument("--out", type=Path, default=Path("build/paper-path"), help="exports and executed notebooks")
     pp.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
+    pp.add_argument("--jobs", "-j", type=int, metavar="N", help="chapters at a time (default: one per core, at most 4)")
     wts = sub.add_parser("weights", help="download torchvision ImageNet weights into the torch hub cache "
                                          "(needs network; the runs never download)")
     wts.add_argument("names", nargs="+", help="backbones, e.g. inception_v3 vgg16 resnet50")
     sub.add_parser("pins", help="print the kernel pins as shell exports (eval \"$(fashionrec pins)\")")
-    sub.add_parser("list", help="list the notebooks")
+    lst = sub.add_parser("list", help="list the notebooks")
+    lst.add_argument("--xdist-order", type=int, metavar="WORKERS",
+                     help="print the executed pages notebooks/*.ipynb in the order that suits "
+                          "pytest -n WORKERS --dist loadfile (scripts/test.sh --book)")
     cmp = sub.add_parser("compare", help="diff the receipt cells of executed notebooks (exit 1 if any differ)")
     cmp.add_argument("a", type=Path, help="an executed notebook, or a folder of them")
     cmp.add_argument("b", type=Path, help="the same, to compare with")
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         from .run import paper_path
 
         try:
-            failures = paper_path(args.notebooks, args.out, args.keep_going)
+            failures = paper_path(args.notebooks, args.out, args.keep_going, jobs=args.jobs)
         except ValueError as err:  # an unusable --out or an unknown chapter: one line, no traceback
             print(f"fashionrec paper-path: error: {err}", file=sys.stderr)
             return 2
@@ -105,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {key}={value}")
         return 0
     if args.command == "list":
+        if args.xdist_order:
+            from .run import xdist_order
+
+            pages = [p.with_suffix(".ipynb") for p in find_notebooks()]
+            import os
+
+            print(*(os.path.relpath(p) for p in xdist_order([p for p in pages if p.exists()], args.xdist_order)),
+                  sep="\n")
+            return 0
         for path in find_notebooks():
             print(path.stem)
         return 0
@@ -113,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["FASHIONREC_WEIGHTS"] = str(args.weights.resolve())
     try:
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f"--jobs {args.jobs}: give 1 or more notebooks at a time")
         failures = run_notebooks(args.notebooks, args.out, args.profile, parse_params(args.param), args.keep_going,
-                                 args.native_kernels)
+                                 args.native_kernels, args.jobs)
     except ValueError as err:  # a bad -p name or value, --out, profile or notebook: one line, no traceback
         print(f"fashionrec run: error: {err}", file=sys.stderr)
         return 2

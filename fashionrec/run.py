@@ -23,11 +23,14 @@ KERNEL_PINS: dict[str, str] = {
     # (emulated) Intel Haswell (benchmarks/cross_isa.py). No measurable cost on the smoke chapters.
     "MKL_CBWR": "COMPATIBLE",
     "OPENBLAS_CORETYPE": "Haswell",  # numpy's OpenBLAS kernels
-    "OMP_NUM_THREADS": "2",  # reductions split the same way on every machine
+    # one thread per notebook: reductions split the same way on every machine, a 1-core machine
+    # included, and ``fashionrec run --jobs N`` runs N notebooks side by side instead (faster on 2 cores
+    # than one notebook on 2 threads: much of a chapter is single-threaded Python)
+    "OMP_NUM_THREADS": "2",
     "MKL_NUM_THREADS": "2",
 }
 """What the runner pins so that the float results do not depend on the machine: every x86-64 CPU with
-AVX2 runs the same AVX2 kernels (MKL its vendor-neutral path) with the same number of threads,
+AVX2 runs the same AVX2 kernels (MKL its vendor-neutral path) on one thread,
 whatever newer instructions it has. With ``fashionrec.optim.Adam`` (a correctly rounded square root),
 ``benchmarks/cross_isa.py`` trains to the same bits on an AMD EPYC with AVX-512 and on emulated
 AVX2-only Intel Haswell and AMD EPYC-Milan CPUs.
@@ -282,10 +285,12 @@ def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
 
 def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT_PROFILE,
                   params: dict[str, Any] | None = None, keep_going: bool = False,
-                  native_kernels: bool = False) -> list[str]:
-    """Execute the chosen notebooks in order with a progress line each; return the failures.
+                  native_kernels: bool = False, jobs: int | None = None) -> list[str]:
+    """Execute the chosen notebooks with a progress line each; return the failures.
 
-    The CPU kernels are pinned first (``pin_kernels``) unless ``native_kernels``.
+    The CPU kernels are pinned first (``pin_kernels``) unless ``native_kernels``. ``jobs`` notebooks
+    run at a time (default ``default_jobs()`` when pinned, else 1: native kernels use every core);
+    each notebook's numbers do not depend on it.
     """
     from .config import check_profile
 
@@ -293,14 +298,14 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
     sources = find_notebooks(names)
     per_source = check_params(dict(params or {}), sources)  # before anything runs: one line per mistake
     check_out(out_dir)
-    pin_kernels(native_kernels)
+    pinned = bool(pin_kernels(native_kernels))
     _absolute_runs_root()
 
     def run_one(k: int, n: int, source: Path) -> Path:
         print(f"[{k}/{n}] {source.stem} (profile {profile}) ...", flush=True)
         return execute(source, out_dir, profile, per_source[source])
 
-    return _each(sources, run_one, keep_going)
+    return _each(sources, run_one, keep_going, jobs or (default_jobs() if pinned else 1))
 
 
 def _absolute_runs_root() -> None:
@@ -309,26 +314,70 @@ def _absolute_runs_root() -> None:
         os.environ["FASHIONREC_RUNS"] = str(Path(os.environ["FASHIONREC_RUNS"]).resolve())
 
 
-def _each(sources: list[Path], run_one: Any, keep_going: bool) -> list[str]:
-    """``run_one(k, n, source)`` for each source with a progress line; the failures (stop at the first
-    unless ``keep_going``)."""
-    failures = []
-    for k, source in enumerate(sources, 1):
+def _each(sources: list[Path], run_one: Any, keep_going: bool, jobs: int = 1) -> list[str]:
+    """``run_one(k, n, source)`` for each source with a progress line; the failures (stop starting new
+    ones after the first unless ``keep_going``). ``jobs > 1``: that many at a time (threads, each
+    driving its own kernel process), the longest first (``expected_seconds``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n, failures, stop = len(sources), [], False
+
+    def one(k: int, source: Path) -> None:
+        nonlocal stop
+        if stop:
+            return
         start = time.perf_counter()
         try:
-            out = run_one(k, len(sources), source)
+            out = run_one(k, n, source)
         except NotebookFailed as err:
-            print(f"[{k}/{len(sources)}] FAILED {err}", flush=True)
+            print(f"[{k}/{n}] FAILED {err}", flush=True)
             failures.append(str(err))
-            if not keep_going:
-                break
-            continue
-        print(f"[{k}/{len(sources)}] {source.stem} done in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
+            stop = not keep_going
+            return
+        print(f"[{k}/{n}] {source.stem} done in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
+
+    numbered = list(enumerate(sources, 1))
+    if jobs <= 1:
+        for k, source in numbered:
+            one(k, source)
+        return failures
+    numbered.sort(key=lambda ks: -expected_seconds(ks[1]))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in [pool.submit(one, k, source) for k, source in numbered]:
+            future.result()
     return failures
 
 
+def expected_seconds(source: Path) -> float:
+    """How long a notebook last took: the wall time papermill recorded in its committed page
+    (``notebooks/<name>.ipynb``), 0 when there is none. Only orders the work of ``--jobs``."""
+    import json
+
+    page = source.with_suffix(".ipynb")
+    try:
+        return float(json.loads(page.read_text())["metadata"]["papermill"]["duration"] or 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def xdist_order(pages: list[Path], workers: int) -> list[Path]:
+    """``pages`` in the order that lets ``pytest -n workers --dist loadfile --no-loadscope-reorder``
+    finish soonest: pytest-xdist hands each worker two files at the start and then one more to whichever
+    worker runs dry, so the ``workers`` longest come first (``expected_seconds``), then the ``workers``
+    shortest (each worker's second file), then the rest, longest first (a longest-first schedule)."""
+    ranked = sorted(pages, key=lambda p: -expected_seconds(p))
+    head, rest = ranked[:workers], ranked[workers:]
+    return head + rest[::-1][:workers] + rest[:max(0, len(rest) - workers)]
+
+
+def default_jobs() -> int:
+    """Notebooks at a time when ``--jobs`` is not given: the cores over the pinned threads, 1 to 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cores // int(KERNEL_PINS["OMP_NUM_THREADS"])))
+
+
 def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
-               image_size: int = 96) -> list[str]:
+               image_size: int = 96, jobs: int | None = None) -> list[str]:
     """Each chapter's ``paper`` profile, end to end, on a smoke-sized export of its paper dataset.
 
     For chapter ``NN_key``: ``fashionrec.export`` writes the smoke FashionWorld in the layout of the
@@ -357,7 +406,8 @@ def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
         print(f"[{k}/{n}] {source.stem} (profile paper, overrides {params['overrides']}) ...", flush=True)
         return execute(source, out_dir, "paper", params)
 
-    return _each([s for s in find_notebooks(names) if s.stem[:2] != "00"], run_one, keep_going)
+    return _each([s for s in find_notebooks(names) if s.stem[:2] != "00"], run_one, keep_going,
+                 jobs or default_jobs())
 
 
 def receipts(path: Path) -> list[tuple[str, str]]:

@@ -3,7 +3,8 @@
 # executed notebooks, the book build and the built book in a browser. This is what CI runs (.ci/run).
 # With --book (CI): nbval re-executes the committed pages instead of the smoke notebooks (every
 # notebook on the standard profile, from a clean cache) and compares each receipt cell with the page
-# (about 15 minutes more on 2 cores).
+# (about 10 minutes more on 2 cores). Everything runs two at a time on 2 cores (JOBS, default: the
+# cores, at most 4): the kernel pins give each notebook and test process one thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 book=0
@@ -16,6 +17,9 @@ done
 bash scripts/setup.sh
 export FASHIONREC_RUNS="$PWD/build/runs"   # keep smoke runs apart from the book's
 eval "$(.venv/bin/python -m fashionrec pins)"   # the runner's CPU kernel pins, for nbval's kernels too
+JOBS=${JOBS:-$(.venv/bin/python -c "from fashionrec.run import default_jobs; print(default_jobs())")}
+XDIST=(); XDIST_NB=()  # pytest-xdist: tests in JOBS processes; notebooks a whole page per kernel, in order
+if [ "$JOBS" -gt 1 ]; then XDIST=(-n "$JOBS"); XDIST_NB=(-n "$JOBS" --dist loadfile --no-loadscope-reorder); fi
 
 pytest_ok() {  # pytest exits 5 when it collected no tests: that is a failure here too
   local rc=0
@@ -25,20 +29,20 @@ pytest_ok() {  # pytest exits 5 when it collected no tests: that is a failure he
 }
 
 echo "== unit tests"
-pytest_ok .venv/bin/python -m pytest -q -m "not smoke_outputs" --ignore=tests/test_book_html.py tests
+pytest_ok .venv/bin/python -m pytest -q "${XDIST[@]}" -m "not smoke_outputs" --ignore=tests/test_book_html.py tests
 
 echo "== notebooks on the smoke profile"
 rm -rf build/smoke
-.venv/bin/python -m fashionrec run --profile smoke --out build/smoke --keep-going
+.venv/bin/python -m fashionrec run --profile smoke --out build/smoke --keep-going --jobs "$JOBS"
 
 echo "== the paper path: each chapter's paper profile on a smoke-sized export of its dataset (official layout)"
 rm -rf build/paper-path
-FASHIONREC_RUNS="$PWD/build/paper-path/runs" .venv/bin/python -m fashionrec paper-path --out build/paper-path --keep-going
+FASHIONREC_RUNS="$PWD/build/paper-path/runs" .venv/bin/python -m fashionrec paper-path --out build/paper-path --keep-going --jobs "$JOBS"
 
 NBVAL=(--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg)
 if [ "$book" -eq 0 ]; then  # with --book, nbval checks the committed pages instead (below)
   echo "== nbval: re-run the smoke notebooks and compare the receipt cells"
-  pytest_ok .venv/bin/python -m pytest -q -p no:cacheprovider "${NBVAL[@]}" build/smoke
+  pytest_ok .venv/bin/python -m pytest -q "${XDIST_NB[@]}" -p no:cacheprovider "${NBVAL[@]}" build/smoke
 fi
 
 echo "== notebooks after the smoke runs: the results of the smoke runs are in range"
@@ -55,7 +59,8 @@ if [ "$book" -eq 1 ]; then
   echo "== the book re-derived by nbval: every committed page re-executed (standard) from a clean cache,"
   echo "   each receipt cell compared with the page"
   rm -rf build/book-cache build/book-runs
+  mapfile -t pages < <(.venv/bin/python -m fashionrec list --xdist-order "$JOBS")  # the longest first
   pytest_ok env FASHIONREC_CACHE="$PWD/build/book-cache" FASHIONREC_RUNS="$PWD/build/book-runs" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider "${NBVAL[@]}" notebooks/0*.ipynb
+    .venv/bin/python -m pytest -q "${XDIST_NB[@]}" -p no:cacheprovider "${NBVAL[@]}" "${pages[@]}"
 fi
 echo "all tests passed"
