@@ -26,8 +26,8 @@ KERNEL_PINS: dict[str, str] = {
     # one thread per notebook: reductions split the same way on every machine, a 1-core machine
     # included, and ``fashionrec run --jobs N`` runs N notebooks side by side instead (faster on 2 cores
     # than one notebook on 2 threads: much of a chapter is single-threaded Python)
-    "OMP_NUM_THREADS": "2",
-    "MKL_NUM_THREADS": "2",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
 }
 """What the runner pins so that the float results do not depend on the machine: every x86-64 CPU with
 AVX2 runs the same AVX2 kernels (MKL its vendor-neutral path) on one thread,

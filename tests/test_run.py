@@ -135,3 +135,38 @@ def test_notebook_parameters_are_read_from_the_parameters_cell():
 
     names = notebook_parameters(jupytext.read(NOTEBOOKS / "03_c2s.py"))
     assert {"profile", "dataset", "data_root", "device", "seed"} <= names
+
+
+def _page(path: Path, seconds: float | None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    if seconds is not None:
+        nb.metadata["papermill"] = {"duration": seconds}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_xdist_order_puts_the_longest_first_and_the_shortest_second(tmp_path: Path):
+    pages = [_page(tmp_path / f"{k}.ipynb", s) for k, s in enumerate([70, 5, 520, 1040, 250, 300, 550])]
+    pages.append(tmp_path / "never-run.ipynb")  # no page yet: 0 s
+    order = [int(p.stem) if p.stem.isdigit() else p.stem for p in run.xdist_order(pages, 2)]
+    assert order[:2] == [3, 6]  # the two longest start on the two workers
+    assert order[2:4] == ["never-run", 1]  # the two shortest wait behind them
+    assert order[4:] == [2, 5, 4, 0]  # the rest, longest first
+    assert sorted(map(str, order)) == sorted(p.stem for p in pages)  # nothing lost or repeated
+    assert run.xdist_order(pages, 1)[0].stem == "3"
+
+
+def test_jobs_run_side_by_side_and_each_failure_is_reported(folder, tmp_path, monkeypatch, capsys):
+    for k in range(3):
+        (folder / f"1{k}_more.py").write_text(NOTEBOOK)
+    sources = run.find_notebooks(None, folder)
+    monkeypatch.setattr(run.find_notebooks, "__defaults__", (None, folder))
+    failures = run.run_notebooks(None, tmp_path / "o", "smoke", {"seed": 13}, keep_going=True, jobs=2)
+    assert len(failures) == len(sources) == 5
+    ok = run.run_notebooks(None, tmp_path / "p", "smoke", {"seed": 1}, jobs=3)
+    assert ok == [] and sorted(p.name for p in (tmp_path / "p").glob("*.ipynb")) == [
+        f"{p.stem}.ipynb" for p in sources]
+    assert capsys.readouterr().out.count("done in") == 5
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--jobs", "x"])
+    assert cli.main(["run", "--jobs", "0", "--out", str(tmp_path / "q")]) == 2
