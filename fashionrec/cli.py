@@ -112,13 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "list":
         if args.xdist_order:
-            from .run import xdist_order
-
-            pages = [p.with_suffix(".ipynb") for p in find_notebooks()]
             import os
 
-            print(*(os.path.relpath(p) for p in xdist_order([p for p in pages if p.exists()], args.xdist_order)),
-                  sep="\n")
+            from .run import xdist_order
+
+            pages = [p.with_suffix(".ipynb") for p in find_notebooks() if p.with_suffix(".ipynb").exists()]
+            print(*(os.path.relpath(p) for p in xdist_order(pages, args.xdist_order)), sep="\n")
             return 0
         for path in find_notebooks():
             print(path.stem)
@@ -128,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["FASHIONREC_WEIGHTS"] = str(args.weights.resolve())
     try:
-        if args.jobs is not None and args.jobs < 1:
-            raise ValueError(f"--jobs {args.jobs}: give 1 or more notebooks at a time")
         failures = run_notebooks(args.notebooks, args.out, args.profile, parse_params(args.param), args.keep_going,
                                  args.native_kernels, args.jobs)
     except ValueError as err:  # a bad -p name or value, --out, profile or notebook: one line, no traceback

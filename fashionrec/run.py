@@ -295,6 +295,7 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
     from .config import check_profile
 
     check_profile(profile)
+    check_jobs(jobs)
     sources = find_notebooks(names)
     per_source = check_params(dict(params or {}), sources)  # before anything runs: one line per mistake
     check_out(out_dir)
@@ -305,7 +306,7 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
         print(f"[{k}/{n}] {source.stem} (profile {profile}) ...", flush=True)
         return execute(source, out_dir, profile, per_source[source])
 
-    return _each(sources, run_one, keep_going, jobs or (default_jobs() if pinned else 1))
+    return _each(sources, run_one, keep_going, jobs if jobs is not None else default_jobs() if pinned else 1)
 
 
 def _absolute_runs_root() -> None:
@@ -317,7 +318,7 @@ def _absolute_runs_root() -> None:
 def _each(sources: list[Path], run_one: Any, keep_going: bool, jobs: int = 1) -> list[str]:
     """``run_one(k, n, source)`` for each source with a progress line; the failures (stop starting new
     ones after the first unless ``keep_going``). ``jobs > 1``: that many at a time (threads, each
-    driving its own kernel process), the longest first (``expected_seconds``)."""
+    driving its own kernel process), the longest first (``longest_first``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     n, failures, stop = len(sources), [], False
@@ -336,16 +337,27 @@ def _each(sources: list[Path], run_one: Any, keep_going: bool, jobs: int = 1) ->
             return
         print(f"[{k}/{n}] {source.stem} done in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
 
-    numbered = list(enumerate(sources, 1))
-    if jobs <= 1:
-        for k, source in numbered:
-            one(k, source)
+    number = {source: k for k, source in enumerate(sources, 1)}
+    if jobs == 1:
+        for source in sources:
+            one(number[source], source)
         return failures
-    numbered.sort(key=lambda ks: -expected_seconds(ks[1]))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for future in [pool.submit(one, k, source) for k, source in numbered]:
+        for future in [pool.submit(one, number[source], source) for source in longest_first(sources)]:
             future.result()
     return failures
+
+
+def check_jobs(jobs: int | None) -> None:
+    """``--jobs``: None (the default) or at least 1, else a ValueError of one line. Checked before a run
+    changes anything."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs {jobs}: give 1 or more notebooks at a time")
+
+
+def longest_first(paths: list[Path]) -> list[Path]:
+    """``paths`` (notebook sources or pages) ordered by ``expected_seconds``, the longest first."""
+    return sorted(paths, key=lambda p: -expected_seconds(p))
 
 
 def expected_seconds(source: Path) -> float:
@@ -365,7 +377,7 @@ def xdist_order(pages: list[Path], workers: int) -> list[Path]:
     finish soonest: pytest-xdist hands each worker two files at the start and then one more to whichever
     worker runs dry, so the ``workers`` longest come first (``expected_seconds``), then the ``workers``
     shortest (each worker's second file), then the rest, longest first (a longest-first schedule)."""
-    ranked = sorted(pages, key=lambda p: -expected_seconds(p))
+    ranked = longest_first(pages)
     head, rest = ranked[:workers], ranked[workers:]
     return head + rest[::-1][:workers] + rest[:max(0, len(rest) - workers)]
 
@@ -390,6 +402,7 @@ def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
 
     from .export import export
 
+    check_jobs(jobs)
     check_out(out_dir)
     pin_kernels()
     os.environ["FASHIONREC_CHECKPOINTS"] = "0"  # paper networks' checkpoints: GBs a run, not needed here
@@ -407,7 +420,7 @@ def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
         return execute(source, out_dir, "paper", params)
 
     return _each([s for s in find_notebooks(names) if s.stem[:2] != "00"], run_one, keep_going,
-                 jobs or default_jobs())
+                 default_jobs() if jobs is None else jobs)
 
 
 def receipts(path: Path) -> list[tuple[str, str]]:

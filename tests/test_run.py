@@ -156,7 +156,7 @@ def test_xdist_order_puts_the_longest_first_and_the_shortest_second(tmp_path: Pa
     assert run.xdist_order(pages, 1)[0].stem == "3"
 
 
-def test_jobs_run_side_by_side_and_each_failure_is_reported(folder, tmp_path, monkeypatch, capsys):
+def test_with_jobs_every_notebook_runs_and_each_failure_is_reported(folder, tmp_path, monkeypatch, capsys):
     for k in range(3):
         (folder / f"1{k}_more.py").write_text(NOTEBOOK)
     sources = run.find_notebooks(None, folder)
@@ -170,3 +170,6 @@ def test_jobs_run_side_by_side_and_each_failure_is_reported(folder, tmp_path, mo
     with pytest.raises(SystemExit):
         cli.main(["run", "--jobs", "x"])
     assert cli.main(["run", "--jobs", "0", "--out", str(tmp_path / "q")]) == 2
+    monkeypatch.setenv("FASHIONREC_CHECKPOINTS", "1")
+    assert cli.main(["paper-path", "--jobs", "0", "--out", str(tmp_path / "r")]) == 2
+    assert __import__("os").environ["FASHIONREC_CHECKPOINTS"] == "1"  # refused before it changed anything
