@@ -2,11 +2,12 @@
 
 For each chapter: a smoke-sized FashionWorld exported in the paper dataset's layout at the paper's
 image resolution (``fashionrec.export``), then the chapter's notebook on it with ``profile="paper"``,
-``device="cuda"``, one epoch, random weights (a GPU machine without network has no ImageNet files).
-``train.fit`` trains under bf16 autocast on CUDA (channels_last convolutions: set here, opt-in
-elsewhere) and writes each training's samples, seconds and peak GPU memory to the run's
-``timings.json``; this script reads them and prints samples/s, peak memory and the projected time
-of the full paper run (paper epochs x paper training samples / measured samples per second).
+``device="cuda"``, one epoch, random weights (a GPU machine without network has no ImageNet files),
+4 loader workers with pinned memory (``train.loader_options``). ``train.fit`` trains under bf16
+autocast on CUDA (channels_last convolutions: set here, opt-in elsewhere) and writes each training's
+samples, seconds and peak GPU memory to the run's ``timings.json``; this script reads them and
+prints samples/s, peak memory and the projected time of the full paper run (paper epochs x paper
+training samples / measured samples per second).
 
 Run: ``bash scripts/gpu_check.sh`` (at most about 8 minutes on one GPU). On a CPU it runs too
 (``--device cpu --image-size 64``), to check the script itself; its times then mean nothing.
@@ -44,11 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--image-size", type=int, default=None, help="default: each paper preset's")
     parser.add_argument("--timeout", type=int, default=90, help="seconds per notebook cell (papermill)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="DataLoader workers of each training loader (train.num_workers; pinned memory "
+                             "on CUDA comes with train.loader_options); default 4 on CUDA, 0 on CPU")
     args = parser.parse_args(argv)
 
     from fashionrec.export import export
     from fashionrec.run import NotebookFailed, execute, find_notebooks
 
+    workers = args.workers if args.workers is not None else (4 if args.device.startswith("cuda") else 0)
     runs = (args.out / "runs").resolve()
     os.environ["FASHIONREC_RUNS"] = str(runs)
     os.environ["FASHIONREC_CHECKPOINTS"] = "0"
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             export(paper.dataset, root, "smoke", 0, size)
         # the CPU sizes of the paper path, less its image sizes (the paper's resolution here)
         overrides = {**{k: v for k, v in cfg_cls.PAPER_ON_CPU.items() if not k.endswith("_size") and k != "train"},
-                     "pretrained": False, "train": {"epochs": 1}}
+                     "pretrained": False, "train": {"epochs": 1, "num_workers": workers}}
         if args.image_size and hasattr(paper, "image_size"):
             overrides["image_size"] = args.image_size
         start = time.perf_counter()

@@ -10,8 +10,12 @@ means the two paths agree within what the seeds can tell apart. The export store
 pixels in the last bits: expect agreement within the spread over seeds, not identical numbers,
 wherever a model reads images.
 
-Run: ``python benchmarks/rehearsal.py [01 ...] --profile smoke|standard --seeds 0 1 2`` (each
-chapter twice per seed; standard: about as long as the book, twice per seed).
+Each notebook run is its own ``fashionrec run`` process (pinned kernels, as the book) with its own runs
+folder, ``--jobs`` at a time (default: one per core); the export of each seed is written first, its
+quirks seeded with the world's seed.
+
+Run: ``python benchmarks/rehearsal.py [01 ...] --profile smoke|standard --seeds 0 1 2 [--jobs N]``
+(each chapter twice per seed; standard: about two books per seed).
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ import argparse
 import importlib
 import json
 import os
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 # the format each chapter is rehearsed on (chapter 1: Polyvore Outfits keeps the world's item ids;
@@ -33,6 +40,36 @@ HEADLINES = {"01_bilstm": ("ch1_bilstm_vse_fitb_type", "ch1_bilstm_vse_auc"),
              "03_c2s": ("ch3_siamese_top20", "ch3_pretrained_top20"),
              "04_joint_embedding": ("ch4_mm_arithmetic", "ch4_mm_combined"),
              "05_ctl": ("ch5_full_accuracy", "ch5_full_auc")}
+
+
+def export_root(out: Path, profile: str, fmt: str, seed: int) -> Path:
+    return out / "exports" / profile / f"{fmt}-seed{seed}"
+
+
+def run_side(args: argparse.Namespace, source: Path, seed: int, side: str) -> tuple[dict, float, str]:
+    """One notebook run of the rehearsal in its own process and its own runs folder (``fashionrec run``:
+    pinned kernels, as the book): (its metrics, its wall seconds, the error's last line or "")."""
+    params = ["-p", f"seed={seed}", "-p", f"seeds=[{seed}]"]
+    if side != "fashionworld":
+        root = export_root(args.out, args.profile, side, seed)
+        params += ["-p", f"dataset={side}", "-p", f"data_root={root}"]
+    runs = args.out / "runs" / side / f"seed{seed}"
+    env = {**os.environ, "FASHIONREC_RUNS": str(runs)}
+    cmd = [sys.executable, "-m", "fashionrec", "run", source.stem, "--profile", args.profile, "--jobs", "1",
+           "--out", str(args.out / side / f"seed{seed}"), *params]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["exit status %d" % done.returncode]
+        return {}, seconds, lines[-1]
+    print(f"rehearsal: {source.stem} seed {seed} on {side}: {seconds:.0f} s", flush=True)
+    return numbers(newest_metrics(runs, chapter_of(source), args.profile)), seconds, ""
+
+
+def chapter_of(source: Path) -> str:
+    """The chapter name a notebook's runs are filed under (its Config's ``chapter``)."""
+    return importlib.import_module(f"fashionrec.{source.stem[3:]}").Config.for_profile("smoke").chapter
 
 
 def newest_metrics(runs: Path, chapter: str, profile: str) -> dict:
@@ -51,39 +88,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="one world, export and model per seed, on both sides (the rule pairs them)")
     parser.add_argument("--out", type=Path, default=Path("build/rehearsal"))
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help="notebook runs at a time (default: fashionrec's default_jobs(), one per core)")
     parser.add_argument("--table", type=Path, default=None, help="also write the table here (the book's "
                                                                   "book/generated/rehearsal_<profile>.md)")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()
+    if args.jobs is None:
+        from fashionrec.run import default_jobs
+
+        args.jobs = default_jobs()
 
     import pandas as pd
 
     from fashionrec import claims
     from fashionrec.export import Quirks, export
-    from fashionrec.run import NotebookFailed, execute, find_notebooks, pin_kernels
+    from fashionrec.run import find_notebooks
 
-    pin_kernels()
-    rows = []
-    for source in find_notebooks(args.chapters):
-        fmt = FORMAT[source.stem]
+    sources = find_notebooks(args.chapters)
+    for source in sources:  # the exports first (cheap), then every notebook run, ``--jobs`` at a time
         cfg_cls = importlib.import_module(f"fashionrec.{source.stem[3:]}").Config
+        for seed in args.seeds:
+            root = export_root(args.out, args.profile, FORMAT[source.stem], seed)
+            if not root.exists():
+                cfg = cfg_cls.for_profile(args.profile, seed=seed, seeds=(seed,))
+                export(FORMAT[source.stem], root, args.profile, seed, getattr(cfg, "image_size", 64),
+                       replace(Quirks.none(), seed=seed))
+    jobs = [(source, seed, side) for source in sources for seed in args.seeds
+            for side in ("fashionworld", FORMAT[source.stem])]
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        done = dict(zip(jobs, pool.map(lambda job: run_side(args, *job), jobs)))
+    rows = []
+    for source in sources:
+        fmt = FORMAT[source.stem]
         per_seed, failed, wall = [], "", {"fashionworld": 0.0, fmt: 0.0}
         for seed in args.seeds:
-            cfg = cfg_cls.for_profile(args.profile, seed=seed, seeds=(seed,))
-            root = (args.out / "exports" / args.profile / f"{fmt}-seed{seed}").resolve()
-            if not root.exists():
-                export(fmt, root, args.profile, seed, getattr(cfg, "image_size", 64), Quirks.none())
-            one = {"seed": seed, "overrides": {"seeds": [seed]}}
-            for side, params in (("fashionworld", one), (fmt, {**one, "dataset": fmt, "data_root": str(root)})):
-                runs = (args.out / "runs" / side).resolve()
-                os.environ["FASHIONREC_RUNS"] = str(runs)
-                start = time.perf_counter()
-                try:
-                    execute(source, args.out / side, args.profile, params)
-                except NotebookFailed as err:  # a row that says so, and the other chapters still run
-                    failed = f"{side} seed {seed} failed: {str(err).splitlines()[0][-90:]}"
+            for side in ("fashionworld", fmt):
+                found, seconds, error = done[(source, seed, side)]
+                if error:  # a row that says so, and the other chapters still count
+                    failed = f"{side} seed {seed} failed: {error[-90:]}"
                     continue
-                wall[side] += time.perf_counter() - start
-                found = numbers(newest_metrics(runs, cfg.chapter, args.profile))
+                wall[side] += seconds
                 per_seed += [dict(method=side, seed=seed, metric=k, value=found.get(k, float("nan")))
                              for k in HEADLINES[source.stem]]
         frame = pd.DataFrame(per_seed)
@@ -106,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     hw = hardware()
     seeds = ", ".join(map(str, args.seeds))
     lines = [f"Rehearsal on the `{args.profile}` profile, seeds {seeds} (`python benchmarks/rehearsal.py --profile "
-             f"{args.profile}`, {hw['cpu']}, {hw['cores']} cores, {time.strftime('%Y-%m-%d')}): per seed, one world, "
+             f"{args.profile}`, {hw['cpu']}, {hw['cores']} cores, {args.jobs} run(s) at a time, "
+             f"{time.strftime('%Y-%m-%d')}): per seed, one world, "
              f"its export in the chapter's real-data layout, and the chapter on each; the difference is paired by "
              f"seed and tested with the book's rule (95 % interval).", "",
              "| chapter | format | headline | FashionWorld path | real-format path | difference [95 % CI] "

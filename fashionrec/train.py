@@ -133,6 +133,25 @@ def move_to(batch: Any, device: str | torch.device) -> Any:
     return batch
 
 
+def loader_options(cfg: TrainConfig) -> dict[str, Any]:
+    """The DataLoader keywords every chapter's training loader takes from ``cfg``: ``num_workers``
+    worker processes (each seeds NumPy and ``random`` from its torch seed, which the loader's
+    ``generator`` decides; started anew each epoch, since persistent workers would skip the epoch's
+    draw from the generator: so the batches are those of ``num_workers=0``, and a resume stays exact)
+    and pinned host memory when CUDA is there (so ``move_to``'s ``non_blocking`` copies overlap)."""
+    workers = max(0, int(cfg.num_workers))
+    options: dict[str, Any] = dict(num_workers=workers, pin_memory=torch.cuda.is_available())
+    if workers:
+        options |= dict(worker_init_fn=_seed_worker)
+    return options
+
+
+def _seed_worker(worker_id: int) -> None:
+    seed = torch.initial_seed() % 2**32  # the loader's generator gives each worker its own
+    np.random.seed(seed)
+    random.seed(seed)
+
+
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, cfg: TrainConfig, *,
         valid_fn: ValidFn | None = None, device: str | torch.device = "cpu",
         run_dir: str | Path | None = None, resume: bool = True, params: Iterable | None = None,

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from fashionrec.config import TrainConfig
-from fashionrec.train import History, fit, move_to
+from fashionrec.train import History, fit, loader_options, move_to
 
 CFG = TrainConfig(epochs=4, batch_size=8, lr=0.05, grad_clip=None)
 
@@ -54,6 +54,32 @@ def state(model: nn.Module) -> dict:
 
 def same_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class NoisyPairs(torch.utils.data.Dataset):
+    """Items that draw from NumPy and Python's random state, as an augmenting dataset would."""
+
+    def __len__(self) -> int:
+        return 24
+
+    def __getitem__(self, k: int) -> torch.Tensor:
+        return torch.tensor([k, np.random.randint(1000), random.randint(0, 999)])
+
+
+def batches(workers: int, seed: int) -> list[torch.Tensor]:
+    loader = DataLoader(NoisyPairs(), batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(seed),
+                        **loader_options(TrainConfig(num_workers=workers)))
+    return [b for _ in range(2) for b in loader]  # two epochs: the second draws on from the generator
+
+
+def test_loader_options_with_workers_give_the_same_order_and_reproducible_draws():
+    assert loader_options(TrainConfig()) == dict(num_workers=0, pin_memory=torch.cuda.is_available())
+    two, again, other = batches(2, 0), batches(2, 0), batches(2, 1)
+    single = batches(0, 0)
+    assert [b[:, 0].tolist() for b in two] == [b[:, 0].tolist() for b in single]  # the generator decides
+    assert all(torch.equal(a, b) for a, b in zip(two, again))  # the workers' random draws repeat
+    assert not all(torch.equal(a, b) for a, b in zip(two, other))
+    assert len({b[0, 1].item() for b in two}) > 1  # and are not one constant per worker
 
 
 def test_loss_decreases_on_linear_regression():

@@ -17,7 +17,7 @@ from fashionrec.bilstm.config import Config
 from fashionrec.bilstm.data import OutfitTasks, collate_outfits
 from fashionrec.bilstm.model import build_model, loss_fn
 from fashionrec.config import seed_everything
-from fashionrec.train import History, fit
+from fashionrec.train import History, fit, loader_options
 
 
 def make_loader(cfg: Config, method: str, data: OutfitTasks, generator: torch.Generator) -> DataLoader:
@@ -32,7 +32,7 @@ def make_loader(cfg: Config, method: str, data: OutfitTasks, generator: torch.Ge
         raise ValueError(f"softmax must be 'batch' or 'pool'; got {cfg.softmax!r}")
     return DataLoader(data.train, batch_size=cfg.train.batch_size, shuffle=True, generator=generator,
                       collate_fn=collate_outfits(data.table, cfg.max_items, pool),
-                      drop_last=len(data.train) > cfg.train.batch_size)
+                      drop_last=len(data.train) > cfg.train.batch_size, **loader_options(cfg.train))
 
 
 def model_and_loader(cfg: Config, method: str, data: OutfitTasks, seed: int) -> tuple[nn.Module, DataLoader]:

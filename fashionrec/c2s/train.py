@@ -15,7 +15,7 @@ from fashionrec.c2s.data import C2SSplit
 from fashionrec.c2s.evaluate import category_mean, topk_curves
 from fashionrec.c2s.model import SiameseNet, siamese_loss, siamese_vectors
 from fashionrec.config import seed_everything
-from fashionrec.train import History, fit
+from fashionrec.train import History, fit, loader_options
 
 
 class PairDataset(Dataset):
@@ -64,7 +64,8 @@ def siamese_setup(cfg: Config, train: C2SSplit, train_features: tuple[np.ndarray
     model = SiameseNet(train_features[0].shape[1], cfg.hidden, cfg.embed_dim, cfg.dropout)
     model.set_input_stats(np.concatenate(train_features))
     pairs = PairDataset(*train_features, train, cfg.n_lookalike, cfg.n_random)
-    return model, DataLoader(pairs, batch_size=cfg.train.batch_size, shuffle=True, generator=generator)
+    return model, DataLoader(pairs, batch_size=cfg.train.batch_size, shuffle=True, generator=generator,
+                             **loader_options(cfg.train))
 
 
 def valid_top_k(valid: C2SSplit, valid_features: tuple[np.ndarray, np.ndarray], k: int = 20,

@@ -16,7 +16,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from fashionrec.ctl.config import Config
 from fashionrec.ctl.data import CTLData, CTLSplit
 from fashionrec.ctl.model import CTL, triplet_loss
+from fashionrec.config import TrainConfig
 from fashionrec.store import Standardiser
+from fashionrec.train import loader_options
 
 STATS_ROWS = 2000  # training scenes whose features fit the standardisers
 
@@ -40,12 +42,15 @@ class TripletBatch:
                     negatives=torch.from_numpy(self.products[s.train_negatives[scene]]))  # (B, m, D)
 
 
-def train_loader(data: CTLData, batch_size: int, generator: torch.Generator) -> DataLoader:
+def train_loader(data: CTLData, batch_size: int, generator: torch.Generator,
+                 cfg: TrainConfig | None = None) -> DataLoader:
     """Training scenes in batches, shuffled with ``generator``; each brings its m ``train_negatives``,
-    i.e. m triplets (scene, positive, negative) that share the scene's embedding."""
+    i.e. m triplets (scene, positive, negative) that share the scene's embedding. ``cfg``: the
+    workers and pinned memory of ``train.loader_options`` (default: none)."""
     split = data.splits["train"]
     return DataLoader(TensorDataset(torch.arange(len(split.positive))), batch_size=batch_size, shuffle=True,
-                      generator=generator, collate_fn=TripletBatch(split, data.products))
+                      generator=generator, collate_fn=TripletBatch(split, data.products),
+                      **loader_options(cfg or TrainConfig()))
 
 
 def make_loss(margin: float) -> Callable[[CTL, dict], Tensor]:

@@ -19,6 +19,7 @@ from fashionrec.joint_embedding.data import Data
 from fashionrec.joint_embedding.evaluate import retrieval_recall
 from fashionrec.joint_embedding.model import CNNEncoder, JointEmbedding, VisualModel, embed
 from fashionrec.text import train_word2vec
+from fashionrec.train import loader_options
 
 VARIANTS: dict[str, tuple[str, bool]] = {  # name -> (matching loss, word2vec initialisation)
     "MBMR": ("mbmr", True), "triplet": ("triplet", True), "MBMR, random init": ("mbmr", False)}
@@ -57,7 +58,8 @@ def make_judge(cfg: Config, data: Data) -> VisualModel:
 def train_loader(cfg: Config, data: Data, generator: torch.Generator) -> DataLoader:
     """Shuffled (image inputs, bag of words) batches of the training items."""
     pairs = TensorDataset(torch.as_tensor(data.inputs["train"]), torch.as_tensor(data.bags["train"]))
-    return DataLoader(pairs, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True, generator=generator)
+    return DataLoader(pairs, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True, generator=generator,
+                      **loader_options(cfg.train))
 
 
 def judge_loader(cfg: Config, data: Data, generator: torch.Generator) -> DataLoader:
@@ -65,7 +67,7 @@ def judge_loader(cfg: Config, data: Data, generator: torch.Generator) -> DataLoa
     pairs = TensorDataset(torch.as_tensor(data.inputs["train"][data.photo_items]),
                           torch.as_tensor(data.photo_inputs))
     return DataLoader(pairs, batch_size=cfg.judge_train.batch_size, shuffle=True, drop_last=True,
-                      generator=generator)
+                      generator=generator, **loader_options(cfg.judge_train))
 
 
 def valid_recall(data: Data, device: str | torch.device = "cpu") -> Callable[[JointEmbedding], float]:
