@@ -104,7 +104,8 @@ def test_model_shapes_and_loss_decreases(method):
     batch = bilstm.collate_outfits(data.table, cfg.max_items)(data.train[:16])
     ids = [i for o in data.train[:16] for i in o]
     assert batch["inputs"].shape == (len(set(ids)), 12) and batch["index"].shape == (len(ids),)
-    if method != "siamese":
+    if method not in ("siamese", "setrnn"):
+        assert isinstance(model.lstm_f, bilstm.model.RNN_CELLS[bilstm.CELLS.get(method, "lstm")])
         x, f = model.encode(batch["inputs"])
         assert x.shape == f.shape == (len(batch["inputs"]), 8)
         pf, pb = model.predict(x[:3][None], torch.tensor([3]))
@@ -117,6 +118,43 @@ def test_model_shapes_and_loss_decreases(method):
         loss.backward()
         opt.step()
     assert model.loss(batch).item() < first
+
+
+def test_shuffled_outfits_keep_lengths_and_draw_each_position_from_the_batch():
+    rows = torch.arange(20).view(4, 5)
+    lengths = torch.tensor([5, 4, 2, 1])
+    torch.manual_seed(0)
+    out = bilstm.shuffled_outfits(rows, lengths)
+    for t in range(5):
+        holders = (lengths > t).nonzero().squeeze(1)
+        assert sorted(out[holders, t].tolist()) == sorted(rows[holders, t].tolist())  # a permutation
+        assert torch.equal(out[lengths <= t, t], rows[lengths <= t, t])  # padding untouched
+    assert not torch.equal(out, rows)
+
+
+def test_setrnn_learns_to_tell_outfits_from_random_combinations():
+    """SetRNN (Table 1's baseline): trained on the batch's outfits against shuffled ones, it scores an
+    outfit whose items share a latent style above a random combination of the same positions."""
+    rng = np.random.default_rng(0)
+    n_items, dim = 80, 12
+    style = np.arange(n_items) % 2  # two styles; an outfit takes its four items from one
+    centres = rng.normal(size=(2, dim)) * 2
+    feats = torch.from_numpy((centres[style] + rng.normal(size=(n_items, dim))).astype(np.float32))
+    ids = [f"i{k:03d}" for k in range(n_items)]
+    ranks = (np.arange(n_items) // 2) % 4
+    table = bilstm.ItemTable(ids, feats, bilstm.encode_texts(["x"] * n_items, {"x": 1}, 2), ranks,
+                             [f"c{r}" for r in ranks])
+    slot = {(r, s): [i for i, rr, ss in zip(ids, ranks, style) if rr == r and ss == s] for r in range(4) for s in (0, 1)}
+    outfits = [tuple(slot[r, s][rng.integers(10)] for r in range(4)) for s in rng.integers(0, 2, 300)]
+    data = bilstm.OutfitTasks(table, {"x": 1}, outfits[:250], outfits[250:], ids, {}, [])
+    cfg = replace(tiny_cfg(), train=TrainConfig(epochs=15, batch_size=32, lr=1e-2))
+    model, history = bilstm.train_method(cfg, "setrnn", data, seed=0)
+    frame = history.to_frame()
+    assert frame["train_loss"].iloc[-1] < frame["train_loss"].iloc[0]
+    mixed = [tuple(slot[r, (r + k) % 2][k % 10] for r in range(4)) for k in range(50)]  # styles alternate
+    good = bilstm.score_outfits(model, table, data.test, data.gallery)
+    bad = bilstm.score_outfits(model, table, mixed, data.gallery)
+    assert metrics.auc(np.concatenate([good, bad]), np.r_[np.ones(len(good)), np.zeros(len(bad))]) > 0.8
 
 
 def test_batch_softmax_set_holds_each_image_once():

@@ -6,13 +6,17 @@ from dataclasses import dataclass, field
 
 from fashionrec.config import ChapterConfig, TrainConfig
 
-# variant -> which loss terms it trains (forward LSTM, backward LSTM, VSE); scores use the same LSTMs
+# variant -> which loss terms it trains (forward RNN, backward RNN, VSE); scores use the same RNNs
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {
     "bilstm_vse": (True, True, True), "flstm_vse": (True, False, True), "blstm_vse": (False, True, True),
-    "bilstm": (True, True, False), "vse": (False, False, True)}
-METHODS: tuple[str, ...] = (*VARIANTS, "siamese")
+    "bilstm": (True, True, False), "vse": (False, False, True), "bigru_vse": (True, True, True),
+    "birnn_vse": (True, True, True)}
+# the recurrent cell of each variant (Table 1's Bi-GRU + VSE and Bi-RNN + VSE swap the LSTM cell); default LSTM
+CELLS: dict[str, str] = {"bigru_vse": "gru", "birnn_vse": "rnn"}
+METHODS: tuple[str, ...] = (*VARIANTS, "siamese", "setrnn")
 LABELS = {"bilstm_vse": "Bi-LSTM + VSE (full)", "flstm_vse": "F-LSTM + VSE", "blstm_vse": "B-LSTM + VSE",
-          "bilstm": "Bi-LSTM (no VSE)", "vse": "VSE only", "siamese": "SiameseNet"}
+          "bilstm": "Bi-LSTM (no VSE)", "vse": "VSE only", "bigru_vse": "Bi-GRU + VSE", "birnn_vse": "Bi-RNN + VSE",
+          "siamese": "SiameseNet", "setrnn": "SetRNN"}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from the ones before it, a backward LSTM each previous item from the ones after;
 softmax over a set of images (the mini-batch in training; Sec. 3.1). A visual-semantic embedding (VSE)
 ties each image to its catalog text (Sec. 3.2). The joint loss (Sec. 3.3) trains the encoder through both.
 
-Ablations (paper Table 1) are variants of the same class; the Siamese baseline is :class:`SiameseNet`.
+Ablations (paper Table 1) are variants of the same class (Bi-GRU and Bi-RNN swap the LSTM cell); the
+baselines are :class:`SiameseNet` and :class:`SetRNN`.
 The data the model reads is in ``data``, scoring (FITB, compatibility) in ``evaluate``, outfit
 generation (Sec. 4.4) in ``generate``.
 """
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fashionrec.backbones import Backbone, build_backbone
-from fashionrec.bilstm.config import VARIANTS, Config
+from fashionrec.bilstm.config import CELLS, VARIANTS, Config
 
 
 # ----- the paper's equations --------------------------------------------------------------------
@@ -74,7 +75,22 @@ def siamese_loss(embeddings: Tensor, outfit_of: Tensor, margin: float = 0.8) -> 
     return (sim - margin).clamp(min=0)[~same].mean() - sim[pos].mean()
 
 
+def shuffled_outfits(rows: Tensor, lengths: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """SetRNN's negatives: (B, T) outfits whose item at each position t comes from position t of another
+    outfit of the batch that is that long (a random combination in category order, as Han et al.'s
+    incompatible outfits: "random items from different outfits"). Padding positions are kept."""
+    out = rows.clone()
+    for t in range(rows.shape[1]):
+        holders = (lengths > t).nonzero().squeeze(1)  # the outfits with an item at position t
+        order = torch.randperm(len(holders), generator=generator, device="cpu").to(rows.device)
+        out[holders, t] = rows[holders[order], t]
+    return out
+
+
 # ----- models ------------------------------------------------------------------------------------
+RNN_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
 class _Encoder(nn.Module):
     """Image -> a shared vector: a backbone trained end to end, or frozen features + a trainable layer."""
 
@@ -109,7 +125,8 @@ class BiLSTMVSE(nn.Module):
         self.to_vse = nn.Linear(self.encoder.dim, d, bias=False)  # W_I
         self.words = nn.Embedding(vocab_size + 1, d, padding_idx=0)  # W_T (row 0 = padding)
         self.drop = nn.Dropout(cfg.dropout)
-        self.lstm_f, self.lstm_b = nn.LSTM(d, h, batch_first=True), nn.LSTM(d, h, batch_first=True)
+        cell = RNN_CELLS[CELLS.get(variant, "lstm")]  # the forward and backward recurrent nets
+        self.lstm_f, self.lstm_b = cell(d, h, batch_first=True), cell(d, h, batch_first=True)
         self.out_f, self.out_b = nn.Linear(h, d), nn.Linear(h, d)
 
     def encode(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
@@ -184,6 +201,41 @@ class SiameseNet(nn.Module):
         return siamese_loss(self.embed(batch["inputs"])[batch["index"]], outfit_of, self.cfg.siamese_margin)
 
 
+class SetRNN(nn.Module):
+    """SetRNN baseline (Li et al. 2016, as Han et al. 2017 Table 1 train it): an LSTM reads the outfit's
+    items in category order and a linear layer on its last state gives the outfit's compatibility
+    logit, trained with binary cross-entropy on the batch's outfits (label 1) against as many random
+    combinations of the batch's items (``shuffled_outfits``, label 0). FITB picks the best-scored outfit."""
+
+    def __init__(self, cfg: Config, in_dim: int, backbone: Backbone | None = None):
+        super().__init__()
+        self.cfg, self.variant = cfg, "setrnn"
+        self.encoder = _Encoder(cfg, in_dim, backbone)
+        self.project = nn.Linear(self.encoder.dim, cfg.embed_dim, bias=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.rnn = nn.LSTM(cfg.embed_dim, cfg.lstm_dim, batch_first=True)
+        self.head = nn.Linear(cfg.lstm_dim, 1)
+
+    def embed(self, inputs: Tensor) -> Tensor:
+        """(N, ...) images or features -> the items' RNN inputs (N, D)."""
+        return self.project(self.encoder(inputs))
+
+    def score(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """(B, T, D) padded outfits -> (B,) compatibility logits from the last real step's state."""
+        states = self.rnn(self.drop(x))[0]  # (B, T, H)
+        last = states[torch.arange(len(lengths), device=x.device), lengths - 1]  # (B, H)
+        return self.head(self.drop(last)).squeeze(1)
+
+    def loss(self, batch: dict[str, Tensor]) -> Tensor:
+        lengths = batch["lengths"]
+        x = self.embed(batch["inputs"])  # (U, D)
+        rows = batch["index"][_pad_rows(lengths)]  # (B, T) positions in x
+        negatives = shuffled_outfits(rows, lengths)
+        logits = torch.cat([self.score(x[rows], lengths), self.score(x[negatives], lengths)])
+        labels = torch.cat([torch.ones(len(lengths)), torch.zeros(len(lengths))]).to(logits)
+        return F.binary_cross_entropy_with_logits(logits, labels)
+
+
 def _pad_rows(lengths: Tensor) -> Tensor:
     """(B, T) positions of each outfit's items in the flattened batch (padding repeats the last)."""
     starts = torch.cumsum(lengths, 0) - lengths
@@ -192,11 +244,13 @@ def _pad_rows(lengths: Tensor) -> Tensor:
 
 
 def build_model(cfg: Config, method: str, in_dim: int, vocab_size: int) -> nn.Module:
-    """The model of ``method`` (a VARIANTS key or "siamese"); with ``cfg.finetune`` it owns the backbone."""
+    """The model of ``method`` (a VARIANTS key, "siamese" or "setrnn"); with ``cfg.finetune`` it owns the backbone."""
     backbone = build_backbone(cfg.backbone, pretrained=cfg.pretrained) if cfg.finetune else None
     in_dim = backbone.dim if backbone is not None else in_dim
     if method == "siamese":
         return SiameseNet(cfg, in_dim, backbone)
+    if method == "setrnn":
+        return SetRNN(cfg, in_dim, backbone)
     return BiLSTMVSE(cfg, in_dim, vocab_size, method, backbone)
 
 
