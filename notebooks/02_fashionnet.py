@@ -78,7 +78,8 @@ cfg
 # FashionNet's input is an outfit of exactly three items: a top, a bottom and a pair of
 # shoes. Each FashionWorld user has liked outfits in a train, a valid and a test split.
 # Negatives are random (top, bottom, shoes) combinations of the same item pool, six per
-# liked outfit, as in the paper. `fashionnet.load_data` reads FashionWorld or Polyvore-U
+# liked outfit, as in the paper (on Polyvore-U, of the items of its image lists).
+# `fashionnet.load_data` reads FashionWorld or Polyvore-U
 # (the `paper` profile) into the same container, and computes each item's input: on
 # `standard`, frozen mid-level CNN maps of the item's image, standardised per channel
 # with the statistics of the **training** items only.
@@ -229,7 +230,8 @@ for arch in fashionnet.ARCHS:
         rows.append(fashionnet.result_row(cfg, data, items, arch, "initial", s,
                                           initial))
         loader = fashionnet.pair_loader(data, data.users, cfg.train_negatives,
-                                        cfg.stage_one.batch_size, s, cfg.max_steps)
+                                        cfg.stage_one.batch_size, s, cfg.max_steps,
+                                        cfg.stage_one)
         histories[arch, s] = train.fit(
             model, loader, fashionnet.pair_loss(items), cfg.stage_one,
             valid_fn=fashionnet.valid_ndcg(items, data, cfg.discount), device=dev,

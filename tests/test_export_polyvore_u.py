@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from fashionrec import fashionnet
@@ -59,10 +61,11 @@ def test_users_and_liked_outfits_round_trip(world, clean):
             assert [world_ids(data, o) for o in got[f"u{k}"][split]] == world.user_outfits[user.user_id][split]
 
 
-@pytest.mark.parametrize("split, seed", [("test", 0), ("valid", 1)])
-def test_ranking_lists_round_trip(world, clean, split, seed):
+@pytest.mark.parametrize("split, offset", [("test", 0), ("valid", 1), ("train", 2)])
+def test_ranking_lists_round_trip(world, clean, split, offset):
     _, data = clean
-    for r, w in zip(data.ranking_lists(split), tasks.ranking_lists(world, split, seed=seed), strict=True):
+    lists = tasks.ranking_lists(world, split, seed=world.cfg.seed + offset)
+    for r, w in zip(data.ranking_lists(split), lists, strict=True):
         assert Counter(zip(map(lambda o: world_ids(data, o), r.outfits), r.labels)) == Counter(zip(w.outfits, w.labels))
 
 
@@ -89,21 +92,38 @@ def test_items_categories_and_images_round_trip(world, clean):
     assert read.shape == truth.shape and np.abs(read - truth).mean() < 8
 
 
-def test_the_chapter_reads_the_same_ranking_data_as_from_the_world(world, clean):
-    """``polyvore_u_ranking_data`` on the export = ``world_ranking_data`` on the world (same seed)."""
-    _, data = clean
+@pytest.fixture(scope="module")
+def reseeded(world, tmp_path_factory) -> PolyvoreU:
+    """The world exported clean with another quirks seed (5): the tasks must follow the world's seed."""
+    root = tmp_path_factory.mktemp("polyvore_u_reseeded")
+    polyvore_u.export(world, root, replace(Quirks.none(), seed=5), image_size=SIZE)
+    return PolyvoreU.load(root)
+
+
+def test_the_chapter_builds_the_same_task_on_both_paths(world, reseeded):
+    """Chapter 2's data code on the export = on the world, under the export's id mapping (item
+    ``top/k`` = the k-th line of ``image_list_top``, user ``u<k>`` = ``world.users[k]``): the same
+    item table row for row, users, liked training outfits, valid and test lists (as sets of (outfit,
+    label): the order inside a list does not matter, the metrics average ties), and the same training
+    tuples (``PairDataset``: liked outfit, random negative, user) for stage one and for one user.
+    (One of this world's pool items is in no tuple: the item table is the image lists, every line.)"""
+    data = reseeded
     real, paths = fashionnet.polyvore_u_ranking_data(data)
-    ref = fashionnet.world_ranking_data(world, seed=0)
-    assert len(paths) == len(real.item_ids) and all(paths)
-    to_world = [world_ids(data, (i,))[0] for i in real.item_ids]
-    assert len(real.users) == len(ref.users)
-    for u, v in zip(real.users, ref.users):
-        assert [tuple(to_world[j] for j in row) for row in real.train[u]] == \
-               [tuple(ref.item_ids[j] for j in row) for row in ref.train[v]]
-    for (u, o, y), (v, p, z) in zip(real.test, ref.test, strict=True):
-        mine = Counter((tuple(to_world[j] for j in row), int(t)) for row, t in zip(o, y))
-        theirs = Counter((tuple(ref.item_ids[j] for j in row), int(t)) for row, t in zip(p, z))
-        assert mine == theirs
+    ref = fashionnet.world_ranking_data(world)
+    user = {f"u{k}": u.user_id for k, u in enumerate(world.users)}
+    assert [world_ids(data, (i,))[0] for i in real.item_ids] == ref.item_ids and all(paths)
+    assert np.array_equal(real.categories, ref.categories)
+    assert [user[u] for u in real.users] == ref.users
+    assert all(np.array_equal(real.train[u], ref.train[user[u]]) for u in real.users)
+    for split in ("valid", "test"):
+        mine, theirs = getattr(real, split), getattr(ref, split)
+        assert [user[u] for u, *_ in mine] == [v for v, *_ in theirs]
+        for (_, o, y), (_, p, z) in zip(mine, theirs, strict=True):
+            assert sorted(zip(map(tuple, o.tolist()), y.tolist())) == sorted(zip(map(tuple, p.tolist()), z.tolist()))
+    for users, seed in ((real.users, 0), (real.users[:1], 100_003)):
+        a = fashionnet.PairDataset(real, users, 6, seed)
+        b = fashionnet.PairDataset(ref, [user[u] for u in users], 6, seed)
+        assert torch.equal(a.pos, b.pos) and torch.equal(a.neg, b.neg) and torch.equal(a.user, b.user)
 
 
 def test_missing_images_are_counted_not_dropped(world, tmp_path):

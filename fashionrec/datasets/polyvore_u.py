@@ -190,10 +190,15 @@ class PolyvoreU:
                           stacklevel=3)
         return [i for i in self.used_items() if self.image_path(i) is None]
 
-    def items(self) -> dict[str, Item]:
-        """One ``Item`` per used item; ``image`` is the file path ("" when missing)."""
+    def listed_items(self) -> list[str]:
+        """Ids of every line of the image lists (the variant's item set), by category then index."""
+        return [item_id(c, k) for c in CATEGORIES for k in range(len(self.image_lists[c]))]
+
+    def items(self, listed: bool = False) -> dict[str, Item]:
+        """One ``Item`` per used item (``listed``: per line of the image lists, ``listed_items``);
+        ``image`` is the file path ("" when missing; ``missing_images`` counts the used ones)."""
         out = {}
-        for i in self.used_items():
+        for i in (self.listed_items() if listed else self.used_items()):
             cat = i.split("/")[0]
             path = self.image_path(i)
             out[i] = Item(i, RECORD_CATEGORY[cat], RECORD_CATEGORY[cat], image=str(path) if path else "")
@@ -255,11 +260,13 @@ def export(world, out: Path, quirks, image_size: int = 128, variant: str = "630"
     lists (the world's user item pool per slot, in pool order; an outfit's indices point into them),
     and per split (``train``, ``val``, ``test``) the liked outfits (``tuples_<split>_posi``, CSV
     ``user,top,bottom,shoe``, user = the world user's index), their random negatives
-    (``tuples_<split>_nega``: the negatives of ``tasks.ranking_lists`` with seed ``quirks.seed`` for
-    test, + 1 for val, + 2 for train, 6 per liked outfit) and hard negatives
-    (``tuples_<split>_nega_hard``: other users' liked outfits of that split, as many as the random
-    ones). Images: one JPEG per pool item, ``<item id>.jpg``; ``quirks.missing_images`` of those the
-    outfits use are left out (the loader counts them), some at mixed sizes (the real ones are 291 px).
+    (``tuples_<split>_nega``: the negatives of ``tasks.ranking_lists`` with the world's seed
+    ``world.cfg.seed`` for test, + 1 for val, + 2 for train, 6 per liked outfit: the lists chapter 2's
+    ``world_ranking_data`` builds on the world) and hard negatives (``tuples_<split>_nega_hard``: other
+    users' liked outfits of that split, as many as the random ones, seed ``world.cfg.seed + 3``). The
+    tasks are seeded from the world, ``quirks.seed`` only chooses the quirks. Images: one JPEG per
+    pool item, ``<item id>.jpg``; ``quirks.missing_images`` of those the outfits use are left out (the
+    loader counts them), some at mixed sizes (the real ones are 291 px).
 
     Args:
         world: a ``fashionrec.world.World``.
@@ -285,12 +292,12 @@ def export(world, out: Path, quirks, image_size: int = 128, variant: str = "630"
     for c in CATEGORIES:
         (folder / f"image_list_{c}").write_text("".join(f"{i}.jpg\n" for i in names[c]))
     user_index = {u.user_id: k for k, u in enumerate(world.users)}
-    rng = np.random.default_rng(quirks.seed)
+    rng = np.random.default_rng(world.cfg.seed + 3)
     header = "user,top,bottom,shoe\n"
     counts: dict[str, int] = {"users": len(world.users), "items": len(pool)}
     used: set[str] = set()
     for split, name in SPLITS.items():
-        seed = quirks.seed + {"test": 0, "valid": 1, "train": 2}[split]
+        seed = world.cfg.seed + {"test": 0, "valid": 1, "train": 2}[split]
         lists = tasks.ranking_lists(world, split, seed=seed)
         posi, nega, hard = [], [], []
         liked = [(user_index[u], o) for u in world.user_outfits for o in world.user_outfits[u][split]]

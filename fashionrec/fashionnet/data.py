@@ -61,14 +61,22 @@ class RankingData:
                        valid=[x for x in self.valid if x[0] in keep], test=[x for x in self.test if x[0] in keep])
 
     def random_outfits(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, 3) random (top, bottom, shoes) combinations: the negatives for training."""
+        """(n, 3) random (top, bottom, shoes) combinations: the negatives for training. The draws
+        depend on each slot's items in table order only (the same on the world and its export)."""
         return np.stack([rng.choice(np.flatnonzero(self.categories == c), n) for c in range(3)], axis=1)
 
 
-def world_ranking_data(world: World, seed: int = 0) -> RankingData:
+def world_ranking_data(world: World, seed: int | None = None) -> RankingData:
     """FashionWorld's users: the (top, bottom, shoes) pool their outfits come from, their liked
-    outfits, and per user a test list (``tasks.ranking_lists``, ``seed``) and a valid list (``seed + 1``)."""
-    pool = world.user_model.items
+    outfits, and per user a test list (``tasks.ranking_lists``, ``seed``) and a valid list (``seed + 1``).
+
+    ``seed``: default the world's own (``world.cfg.seed``), as the Polyvore-U export seeds the lists
+    it writes. The item table is the pool by slot (top, bottom, shoes), in pool order within a slot:
+    the order of the export's image lists, so both paths have the same rows and draw the same random
+    training negatives (``random_outfits``).
+    """
+    seed = world.cfg.seed if seed is None else seed
+    pool = sorted(world.user_model.items, key=lambda it: SLOTS.index(it.category))  # stable: pool order per slot
     return RankingData.from_records([it.item_id for it in pool], [it.category for it in pool], world.user_outfits,
                                     tasks.ranking_lists(world, "valid", seed=seed + 1),
                                     tasks.ranking_lists(world, "test", seed=seed))
@@ -86,8 +94,13 @@ def item_images(paths: list[str], size: int, chunk: int = 256) -> np.ndarray:
 
 
 def polyvore_u_ranking_data(dataset: PolyvoreU, negatives: str = "random") -> tuple[RankingData, list[str]]:
-    """Polyvore-U as RankingData, and each item's image path ("" where missing)."""
-    items = dataset.items()
+    """Polyvore-U as RankingData, and each item's image path ("" where missing).
+
+    The item table is every line of the image lists (top, bottom, shoe, in file order): the variant's
+    item set, which the random training negatives are drawn from (``random_outfits``), as FashionWorld's
+    whole user item pool is (``world_ranking_data``), not only the items some tuple uses.
+    """
+    items = dataset.items(listed=True)
     ids = list(items)
     data = RankingData.from_records(ids, [items[i].category for i in ids], dataset.user_outfits(),
                                     dataset.ranking_lists("valid", negatives), dataset.ranking_lists("test", negatives))
@@ -265,7 +278,7 @@ def load_data(cfg: Config, device: str | torch.device | None = None) -> FashionN
     world, images, summary = None, None, ""
     if cfg.dataset == "fashionworld":
         world = World.build(WorldConfig.for_profile(world_profile(cfg.profile), seed=cfg.seed))
-        data = world_ranking_data(world, cfg.seed)
+        data = world_ranking_data(world)  # the world's seed, cfg.seed
     elif cfg.dataset == "polyvore_u":
         polyvore = PolyvoreU.load(cfg.data_root)
         summary = polyvore.summary()

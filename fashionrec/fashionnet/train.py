@@ -26,12 +26,12 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler
 from tqdm.auto import tqdm
 
 from fashionrec import store
-from fashionrec.config import seed_everything
+from fashionrec.config import TrainConfig, seed_everything
 from fashionrec.fashionnet.config import Config
 from fashionrec.fashionnet.data import ItemTable, PairDataset, RankingData
 from fashionrec.fashionnet.evaluate import ranking_metrics, test_scores, valid_ndcg
 from fashionrec.fashionnet.model import TRAINED, FashionNet, rank_loss, state_bytes, user_conditioned, user_state
-from fashionrec.train import History, fit
+from fashionrec.train import History, fit, loader_options
 
 
 def pair_loss(items: ItemTable) -> Callable[[FashionNet, tuple], Tensor]:
@@ -56,14 +56,17 @@ class FirstBatches(Sampler):
 
 
 def pair_loader(data: RankingData, users: list[str], negatives: int, batch_size: int, seed: int,
-                max_steps: int | None = None) -> DataLoader:
+                max_steps: int | None = None, train: TrainConfig | None = None) -> DataLoader:
     """Shuffled batches of (positive, negative, user) pairs; the order depends on ``seed`` alone.
-    ``max_steps``: at most that many batches per epoch (None = every pair)."""
+    ``max_steps``: at most that many batches per epoch (None = every pair); ``train``: the workers and
+    pinned memory of ``train.loader_options`` (the batches are row indices: the images of a path-based
+    ``ItemTable`` are decoded in the model's forward pass, in the main process)."""
     dataset = PairDataset(data, users, negatives, seed)
     generator = seed_everything(seed)
     batches = BatchSampler(RandomSampler(dataset, generator=generator), batch_size, drop_last=False)
     sampler = batches if max_steps is None else FirstBatches(batches, max_steps)
-    return DataLoader(dataset, sampler=sampler, batch_size=None, generator=generator)
+    return DataLoader(dataset, sampler=sampler, batch_size=None, generator=generator,
+                      **loader_options(train or TrainConfig()))
 
 
 def train_general(model: FashionNet, data: RankingData, items: ItemTable, cfg: Config, seed: int,
@@ -71,7 +74,7 @@ def train_general(model: FashionNet, data: RankingData, items: ItemTable, cfg: C
     """Stage one (all users pooled, identity dropped) or the user-conditioned model (with identity)."""
     conditioned = model.users is not None
     train_cfg = cfg.conditioned if conditioned else cfg.stage_one
-    loader = pair_loader(data, data.users, cfg.train_negatives, train_cfg.batch_size, seed, cfg.max_steps)
+    loader = pair_loader(data, data.users, cfg.train_negatives, train_cfg.batch_size, seed, cfg.max_steps, train_cfg)
     return fit(model, loader, pair_loss(items), train_cfg, device=device, run_dir=run_dir, params=params,
                valid_fn=valid_ndcg(items, data, cfg.discount, conditioned),
                progress=progress, desc=run_dir.name if run_dir else "train")
@@ -207,7 +210,7 @@ def train_per_user(base: FashionNet, data: RankingData, items: ItemTable, cfg: C
         work.load_state_dict(start)
         one = data.subset([user])
         loader = pair_loader(data, [user], cfg.train_negatives, cfg.stage_two.batch_size, seed * 100_003 + k,
-                             cfg.max_steps)
+                             cfg.max_steps, cfg.stage_two)
         t0 = time.perf_counter()
         history = fit(work, loader, pair_loss(items), cfg.stage_two, device=device, progress=False,
                       valid_fn=valid_ndcg(items, one, cfg.discount))
