@@ -277,7 +277,8 @@ def test_styles_csv_fixture_quirks_and_errors(tmp_path):
     write_jpg(tmp_path / "images" / "1.jpg")
     catalog = load_fashion_product_images(tmp_path)
     assert [it.text for it in catalog.items] == ["Red Floral Top", "Shirt, Navy, Slim Fit", "Silver Heels"]
-    assert catalog.items[1].colors == ("navy blue",) and catalog.items[2].colors == ()
+    assert catalog.items[1].colors == ("navy",) and catalog.items[2].colors == ()  # "Navy Blue" is navy
+    assert (catalog.items[0].colors, catalog.items[0].pattern) == (("red",), "floral")  # stated in the title
     assert catalog.missing_images == ["2", "3"]
     (tmp_path / "styles.csv").write_text("id,gender,productDisplayName\n1,Men,x\n")
     with pytest.raises(ValueError, match="missing column"):
@@ -356,8 +357,8 @@ def test_colours_views_queries_and_split():
 
 
 def test_queries_on_a_colour_only_catalog_remove_and_replace():
-    # the Kaggle styles.csv has one baseColour and no pattern or material: no "add" request can be
-    # checked, and the other kinds take turns (on de11737 an impossible "add" turn gave no query at all)
+    # rows that state a colour only (a baseColour, a title naming no pattern or material): no "add" request
+    # can be checked, and the other kinds take turns (on de11737 an impossible "add" turn gave no query at all)
     items = [Item(f"{k}", "top", "t-shirt", colors=(c,)) for k, c in enumerate(("red", "blue", "black") * 4)]
     queries = attribute_queries(items, 8, seed=0)
     assert len(queries) == 8 and [q.kind for q in queries] == ["remove", "replace"] * 4
@@ -414,7 +415,7 @@ def test_paper_path_data_call_on_a_catalog_export(tmp_path):
     assert data.images["train"].shape == (int(0.7 * n), 32, 32, 3) and data.inputs["test"] is data.images["test"]
     assert data.photos.shape == (2 * int(0.7 * n), 32, 32, 3)  # two augmented views per training item
     assert {s: len(q) for s, q in data.queries.items()} == {"valid": 150, "test": 150}
-    assert {q.kind for q in data.queries["test"]} == {"remove", "replace"}  # colours only, as Kaggle's
+    assert {q.kind for q in data.queries["test"]} == {"add", "remove", "replace"}  # titles state patterns
     assert 20 < len(data.vocab) and data.bags["test"].shape == (len(data.items["test"]), len(data.vocab))
     assert all(it.colors for it in data.items["test"]) and data.lexicon
 

@@ -1,6 +1,7 @@
 """Chapter 4's catalog export (``fashionrec export catalog``): the Kaggle "Fashion Product Images" loader
-reads back the world it was written from — ids, categories, sub-categories, texts (commas and all), the one
-base colour per item, images within JPEG tolerance — and counts the missing images of a quirky export."""
+reads back the world it was written from — ids, categories, sub-categories, texts (commas and all), the
+attributes each row states (base colour, and what the title names), images within JPEG tolerance — counts
+the missing images of a quirky export, and chapter 4 builds the same task from the export as from the world."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fashionrec.config import world_profile
 from fashionrec.datasets import catalog as cat
 from fashionrec.datasets.files import load_image
 from fashionrec.export import Quirks
+from fashionrec.joint_embedding.data import from_catalog, from_world
 from fashionrec.world.world import World, WorldConfig
 
 SIZE = 32
@@ -41,8 +43,10 @@ def test_round_trip_ids_categories_texts_and_colours(world, exported):
     for item in catalog.items:
         truth = world.items[back[item.item_id]]
         assert (item.category, item.subcategory, item.text) == (truth.category, truth.subcategory, truth.text)
-        assert item.colors == truth.colors[:1]  # Kaggle has one baseColour, no pattern or material
-        assert item.pattern is None and item.material is None
+        # Kaggle has one baseColour and no pattern or material column: the rest is what the title names
+        stated = cat.stated_attributes(truth.colors[0], truth.text)
+        assert (item.colors, item.pattern, item.material) == (stated["colors"], stated["pattern"], stated["material"])
+        assert item.colors[0] == truth.colors[0] and item.pattern in (None, truth.pattern)
     order = [int(it.item_id) for it in catalog.items]
     assert (order != sorted(order)) == quirky  # the real file lists ids out of order
 
@@ -90,3 +94,39 @@ def test_export_is_deterministic_in_the_seed(world, tmp_path):
     assert sorted(p.name for p in (tmp_path / "a" / "images").iterdir()) == \
            sorted(p.name for p in (tmp_path / "b" / "images").iterdir())
     assert set(c.missing) != set(a.missing) or text["a"] != text["c"]
+
+
+def test_stated_attributes_read_the_row_as_a_shop_writes_it():
+    assert cat.stated_attributes("Navy Blue", "Roadster Men Navy Blue Checked Casual Shirt") == \
+        {"colors": ("navy",), "pattern": "checks", "material": None}
+    assert cat.stated_attributes("Blue", "Levis Men Blue Denim Jeans")["material"] == "denim"
+    assert cat.stated_attributes("White", "Puma Men's Ballistic Spike White Green Shoe")["colors"] == ("white", "green")
+    assert cat.stated_attributes("Light Blue", "sky blue polka-dot faux leather tote")["colors"] == ("light-blue",)
+    assert cat.stated_attributes("Tan", "Striped Polo T-shirt") == {"colors": ("tan",), "pattern": "stripes",
+                                                                    "material": None}
+    assert cat.stated_attributes("", "Silver Heels") == {"colors": (), "pattern": None, "material": None}
+
+
+@pytest.mark.parametrize("quirks", [Quirks.none(), Quirks(missing_images=0, seed=1)], ids=["clean", "rows-shuffled"])
+def test_chapter_4_builds_the_same_task_on_both_paths(world, quirks, tmp_path):
+    """The rehearsal's premise: the same splits, texts, stated attributes, same-item views, queries and
+    relevant sets from the world and from its export (ids mapped), images equal up to JPEG."""
+    cat.export(world, tmp_path, quirks, image_size=SIZE)
+    a = from_world(world, SIZE, photos_per_item=2, n_queries=45, seed=3)
+    b = from_catalog(cat.load_catalog(tmp_path), SIZE, views_per_item=2, n_queries=45, seed=3)
+    ids = cat.export_ids(world)
+    for split in ("train", "valid", "test"):
+        assert [ids[i] for i in a.ids(split)] == b.ids(split)
+        assert [(it.subcategory, it.text, it.colors, it.pattern, it.material) for it in a.items[split]] == \
+               [(it.subcategory, it.text, it.colors, it.pattern, it.material) for it in b.items[split]]
+        assert a.images[split].shape == b.images[split].shape
+    for split in ("valid", "test"):
+        assert len(a.queries[split]) == 45 and {q.kind for q in a.queries[split]} == {"add", "remove", "replace"}
+        assert [(q.query_id, ids[q.item_id], q.kind, q.wanted, q.unwanted, tuple(ids[r] for r in q.relevant))
+                for q in a.queries[split]] == \
+               [(q.query_id, q.item_id, q.kind, q.wanted, q.unwanted, q.relevant) for q in b.queries[split]]
+    assert a.synonyms == b.synonyms and np.array_equal(a.photo_items, b.photo_items)
+    assert a.photos.shape == b.photos.shape == (2 * len(a.items["train"]), SIZE, SIZE, 3)
+    if not quirks.format_quirks:  # square images at the loader's size: the same pixels and views up to JPEG
+        assert np.abs(a.images["test"].astype(float) - b.images["test"]).mean() < 8
+        assert np.abs(a.photos.astype(float) - b.photos).mean() < 8

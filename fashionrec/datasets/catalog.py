@@ -2,7 +2,9 @@
 "Fashion Product Images" ``styles.csv``. The paper's own 0.5 M / 1.5 M-item catalog is not public.
 
 Both loaders return a :class:`Catalog` of ``fashionrec.records.Item`` (text, category,
-sub-category, colours where the data has them, image path). Items whose image file is missing are
+sub-category, colours where the data has them, image path); a ``styles.csv`` row's item also holds
+the attributes its row states (``stated_attributes``: ``baseColour``, and the colours, pattern and
+material its title names). Items whose image file is missing are
 kept in ``missing_images`` and reported by :meth:`Catalog.summary`, never silently dropped. Items
 whose category is empty, or whose ``category_id`` is not in ``categories.csv``, are kept but counted
 in ``unknown_categories`` with a warning; an id repeated in ``styles.csv`` is an error naming both
@@ -37,6 +39,8 @@ import numpy as np
 
 from fashionrec.datasets.files import load_image, read_categories, read_json, read_text
 from fashionrec.records import Item
+from fashionrec.world.catalog import COLOR_WORDS, MATERIAL_WORDS, PATTERN_WORDS
+from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS
 
 STYLES_COLUMNS = ("id", "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year",
                   "usage", "productDisplayName")
@@ -45,6 +49,17 @@ COLOR_NAMES = ("light blue", "navy blue", "dark blue", "off white", "black", "wh
                "red", "pink", "green", "yellow", "orange", "purple", "brown", "beige", "cream", "ivory", "khaki",
                "olive", "burgundy", "maroon", "gold", "silver", "tan", "teal", "turquoise", "camel", "coral", "nude",
                "charcoal", "lilac", "mint", "mustard")
+# The attribute vocabulary of chapter 4's requests (the book's colours, patterns and materials) and the
+# phrases a shop title states each value with: FashionWorld's word tables, the value's own name, and
+# Kaggle's spellings. A phrase matches as whole words, a space also matching a hyphen.
+KAGGLE_SPELLINGS = {"navy": ("navy blue",)}
+ATTRIBUTE_WORDS: dict[str, tuple[str, ...]] = {
+    v: tuple(dict.fromkeys((*words.get(v, ()), v.replace("-", " "), *KAGGLE_SPELLINGS.get(v, ()))))
+    for values, words in ((COLORS, COLOR_WORDS), (PATTERNS, PATTERN_WORDS), (MATERIALS, MATERIAL_WORDS))
+    for v in values}
+_PHRASES = sorted(((re.compile(r"\b" + r"[\s-]+".join(map(re.escape, phrase.split())) + r"\b"), value)
+                   for value, phrases in ATTRIBUTE_WORDS.items() for phrase in phrases),
+                  key=lambda pv: -len(pv[0].pattern))  # longest first: "dark blue" is navy, not blue
 
 
 @dataclass
@@ -84,6 +99,33 @@ def colors_in_text(text: str) -> tuple[str, ...]:
         if m and not any(name in f for _, f in found):
             found.append((m.start(), name))
     return tuple(name for _, name in sorted(found))
+
+
+def attribute_values(text: str) -> tuple[str, ...]:
+    """The attribute values (``ATTRIBUTE_WORDS``) that ``text`` names, in order of first mention; a
+    longer phrase wins over the shorter ones inside it ("sky blue" is light-blue, not blue)."""
+    low, taken, found = text.lower(), [], {}
+    for pattern, value in _PHRASES:
+        for m in pattern.finditer(low):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                taken.append(m.span())
+                found[value] = min(found.get(value, m.start()), m.start())
+    return tuple(sorted(found, key=found.get))
+
+
+def stated_attributes(base_colour: str, title: str) -> dict[str, tuple[str, ...] | str | None]:
+    """``colors``, ``pattern`` and ``material`` as a ``styles.csv`` row states them (what T-nDCG checks,
+    Sadeh et al. 2019, Sec. 5: a request is met when the item's metadata holds the wanted words and not
+    the unwanted ones). Colours: ``baseColour`` first (as the vocabulary's value it names: "Navy Blue" is
+    navy; else lower-cased as it is), then the other colours the title names; pattern and material: the
+    first the title names, None when it names none ("Roadster Men Navy Blue Checked Casual Shirt": navy,
+    checks)."""
+    named = attribute_values(title)
+    base = base_colour.strip().lower()
+    base = next((v for v in attribute_values(base) if v in COLORS), base)
+    colours = tuple(dict.fromkeys(c for c in (base, *named) if c and (c in COLORS or c == base)))
+    return {"colors": colours, "pattern": next((v for v in named if v in PATTERNS), None),
+            "material": next((v for v in named if v in MATERIALS), None)}
 
 
 def outfit_item_ids(path: Path) -> set[str]:
@@ -187,7 +229,8 @@ def load_fashion_product_images(root: str | Path) -> Catalog:
     """Items of the Kaggle "Fashion Product Images" dataset (Myntra) from ``styles.csv``.
 
     category = ``subCategory`` (Topwear, Shoes, ...), sub-category = ``articleType`` (Tshirts, ...),
-    colours = (``baseColour``,), text = ``productDisplayName``; all lower-cased.
+    text = ``productDisplayName``, colours, pattern and material as the row states them
+    (``stated_attributes``: ``baseColour`` and the title's attribute words); lower-cased.
     """
     root = Path(root)
     items, missing, unknown = [], [], Counter()
@@ -197,10 +240,10 @@ def load_fashion_product_images(root: str | Path) -> Catalog:
             if not row[column].strip():
                 unknown[f"empty {column}"] += 1
         image = root / "images" / f"{item_id}.jpg"
-        colour = row["baseColour"].strip().lower()
+        text = row["productDisplayName"].strip()
         items.append(Item(item_id=item_id, category=row["subCategory"].strip().lower(),
-                          subcategory=row["articleType"].strip().lower(), text=row["productDisplayName"].strip(),
-                          colors=(colour,) if colour else (), image=str(image)))
+                          subcategory=row["articleType"].strip().lower(), text=text,
+                          **stated_attributes(row["baseColour"], text), image=str(image)))
         if not image.exists():
             missing.append(item_id)
     return _warn_unknown(Catalog(items, root, "fashion_product_images", missing, dict(unknown.most_common())))
@@ -236,9 +279,18 @@ def load_images(items: list[Item], size: int) -> tuple[np.ndarray, list[str]]:
     return arr, failed
 
 
+def canonical_order(items: list[Item]) -> list[Item]:
+    """``items`` by id, numerically where ids are integers (Kaggle's, an export's) and as text where
+    they have one width (FashionWorld's): what a split and its queries are drawn from, so the file's
+    row order changes nothing."""
+    return sorted(items, key=lambda it: (len(it.item_id), it.item_id))
+
+
 def split_items(items: list[Item], fractions: tuple[float, float, float] = (0.7, 0.1, 0.2),
                 seed: int = 0) -> dict[str, list[Item]]:
-    """A random train / valid / test split of a catalog's items (catalogs come without one)."""
+    """A random train / valid / test split of a catalog's items (catalogs come without one), drawn over
+    ``canonical_order``; each split lists its items in that order."""
+    items = canonical_order(items)
     order = np.random.default_rng(seed).permutation(len(items))
     cuts = np.cumsum([int(f * len(items)) for f in fractions[:2]])
     parts = np.split(order, cuts)
@@ -266,22 +318,24 @@ def augment_views(images: np.ndarray, rng: np.random.Generator, min_scale: float
     return out
 
 
-def attribute_queries(items: list[Item], n: int, seed: int = 0):
-    """Multimodal queries on a real catalog, as ``world.tasks.multimodal_queries`` makes them: replace a
-    colour, remove one, or add a pattern / material seen in the catalog; ``relevant`` = items of the
-    same sub-category that satisfy the request. Stops early when the catalog cannot give ``n``.
-
-    The kinds take turns among those the catalog's metadata allows: a catalog without patterns or
-    materials (Kaggle ``styles.csv``: one ``baseColour`` per item) gets colour removals and
-    replacements only, as its metadata is all that T-nDCG can check.
+def attribute_queries(items: list[Item], n: int, seed: int = 0) -> list:
+    """Multimodal queries (Sadeh et al. 2019, Sec. 5): a catalog image plus a request to **add** a
+    pattern or material (half each, from those the catalog states), **remove** the item's pattern
+    (its last colour when it states no pattern other than solid), or **replace** its (base) colour
+    with another the catalog states; ``relevant`` = the other items of its sub-category whose attributes (as the
+    items state them, ``item_values``) meet the request. The kinds take turns among those the items
+    allow (a catalog that states colours only gets removals and replacements); it stops early when the
+    catalog cannot give ``n``.
     """
     from fashionrec.records import MultimodalQuery
 
     rng = np.random.default_rng(seed)
     values = [item_values(it) for it in items]
     colours = sorted({c for it in items for c in it.colors})
-    extras = sorted({v for it in items for v in (it.pattern, it.material) if v})
-    kinds = [kind for kind, ok in (("add", extras), ("remove", colours), ("replace", len(colours) > 1)) if ok]
+    patterns = sorted({it.pattern for it in items if it.pattern and it.pattern != "solid"})
+    materials = sorted({it.material for it in items if it.material})
+    kinds = [kind for kind, ok in (("add", patterns or materials), ("remove", colours or patterns),
+                                   ("replace", len(colours) > 1)) if ok]
     queries = []
     for _ in range(50 * n):
         if len(queries) >= n or not items or not kinds:
@@ -289,21 +343,29 @@ def attribute_queries(items: list[Item], n: int, seed: int = 0):
         k = int(rng.integers(len(items)))
         q = items[k]
         kind = kinds[len(queries) % len(kinds)]
-        if kind == "replace" and q.colors and len(colours) > 1:
+        if kind == "replace" and q.colors:
             wanted, unwanted = (colours[rng.integers(len(colours))],), (q.colors[0],)
-        elif kind == "add" and extras:
+        elif kind == "add":
+            extras = patterns if patterns and (not materials or rng.random() < 0.5) else materials
             wanted, unwanted = (extras[rng.integers(len(extras))],), ()
-        elif kind == "remove" and q.colors:
-            wanted, unwanted = (), (q.colors[-1],)
+        elif kind == "remove" and (q.colors or q.pattern not in (None, "solid")):
+            wanted, unwanted = (), ((q.pattern,) if q.pattern not in (None, "solid") else (q.colors[-1],))
         else:
             continue
         if set(wanted) & values[k] or set(unwanted) - values[k]:
-            continue
+            continue  # a request must change something
         relevant = tuple(it.item_id for it, v in zip(items, values) if it.subcategory == q.subcategory
                          and it.item_id != q.item_id and set(wanted) <= v and not set(unwanted) & v)
         if relevant:
             queries.append(MultimodalQuery(f"q{len(queries):05d}", q.item_id, kind, wanted, unwanted, relevant))
     return queries
+
+
+def attribute_synonyms(items: list[Item]) -> dict[str, tuple[str, ...]]:
+    """Attribute value -> the phrases a title names it with (``ATTRIBUTE_WORDS``), plus each other value
+    the items state (a Kaggle ``baseColour`` such as "tan") under its own name: the lexicon's input."""
+    seen = sorted({v for it in items for v in item_values(it)} - set(ATTRIBUTE_WORDS))
+    return {**ATTRIBUTE_WORDS, **{v: (v,) for v in seen}}
 
 
 # ----- export: a FashionWorld as a Kaggle "Fashion Product Images" catalog -------------------------------
@@ -318,6 +380,11 @@ def export_ids(world) -> dict[str, str]:
     return {i: str(10_000 + 7 * k) for k, i in enumerate(sorted(i for p in world.pools.values() for i in p))}
 
 
+def base_colour(item: Item) -> str:
+    """The ``baseColour`` an export writes for ``item``: its first colour, spelled as Kaggle's ("Light Blue")."""
+    return item.colors[0].replace("-", " ").title() if item.colors else ""
+
+
 def export(world, out: Path, quirks, image_size: int = 128):
     """Write ``world``'s items as the Kaggle "Fashion Product Images" catalog (Myntra; layout in the
     module docstring and data/README.md, chapter 4): ``styles.csv`` and ``images/<id>.jpg``.
@@ -325,8 +392,9 @@ def export(world, out: Path, quirks, image_size: int = 128):
     Columns as in the original: ``gender`` (Women for dresses, skirts, heels, ...; else Unisex),
     ``masterCategory`` (Apparel / Footwear / Accessories), ``subCategory`` = the item's category,
     ``articleType`` = its sub-category, ``baseColour`` = its first colour (one per item, as Kaggle;
-    the file has no pattern or material), ``season``, ``year``, ``usage`` (from the formality) and
-    ``productDisplayName`` = its text. With ``format_quirks``, the real file's: rows out of id
+    the file has no pattern or material column), ``season``, ``year``, ``usage`` (from the formality)
+    and ``productDisplayName`` = its text, as it is (the loader reads the attributes the text names,
+    ``stated_attributes``). With ``format_quirks``, the real file's: rows out of id
     order, unquoted commas inside ``productDisplayName``, a few empty ``usage`` / ``year`` fields,
     and portrait 3:4 images at two sizes (as 1080x1440 and 1800x2400); without, a csv-quoted file
     and square images. Missing images: ``ImageWriter``, counted by ``load_fashion_product_images``.
@@ -354,7 +422,7 @@ def export(world, out: Path, quirks, image_size: int = 128):
         if quirks.format_quirks and k % 17 == 5:
             usage, year = "", ""
         rows.append([ids[i], "Women" if it.subcategory in WOMEN_ONLY else "Unisex", SLOT_MASTER[it.category],
-                     it.category.title(), it.subcategory.title(), it.colors[0].title() if it.colors else "",
+                     it.category.title(), it.subcategory.title(), base_colour(it),
                      season, year, usage, it.text])
     with open(out / "styles.csv", "w", newline="", encoding="utf-8") as f:
         if quirks.format_quirks:  # Kaggle's file: never quoted, so a name's commas make extra fields

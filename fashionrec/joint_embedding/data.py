@@ -3,7 +3,8 @@
 ``load_data(cfg)`` is the one data call, for FashionWorld and a real catalog alike:
 
 1. records (``SearchData``): items per split (the test items are the search catalog), their images,
-   other images of the training items (the V-nDCG judge's positives) and the queries;
+   other views of the training items (the V-nDCG judge's positives) and the queries, built one way
+   (``catalog_records``) from a real catalog and from FashionWorld as its ``styles.csv`` export holds it;
 2. text (Sec. 3.3): ``fashionrec.text`` turns each item's text into visual words, a vocabulary of
    the words seen ``cfg.min_count`` times in training, bags of words and the attribute lexicon;
 3. model inputs: cached frozen CNN features standardised with training statistics
@@ -13,15 +14,16 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from fashionrec import backbones, store
 from fashionrec.config import select_device
-from fashionrec.datasets.catalog import (Catalog, attribute_queries, augment_views, item_values, load_catalog,
-                                         load_images, split_items)
+from fashionrec.datasets.catalog import (Catalog, attribute_queries, attribute_synonyms, augment_views,
+                                         canonical_order, item_values, load_catalog, load_images, split_items,
+                                         stated_attributes)
 from fashionrec.records import Item
 from fashionrec.text import TextPipeline, Vocabulary, attribute_lexicon
 from fashionrec.joint_embedding.config import Config
@@ -32,12 +34,12 @@ KINDS = ("add", "remove", "replace")  # the kinds of request a query makes
 
 @dataclass
 class SearchData:
-    """Items, images, extra same-item images (for the V-nDCG judge) and multimodal queries.
+    """Items, images, extra same-item views (for the V-nDCG judge) and multimodal queries.
 
     Attributes:
         items: split -> items ("train", "valid", "test"; the test items are the search catalog).
         images: split -> (N, S, S, 3) uint8 product images, aligned with ``items``.
-        photos: (P, S, S, 3) other images of training items (street photos or augmented views).
+        photos: (P, S, S, 3) other views of training items (augmented: random crop and flip).
         photo_items: (P,) index into ``items["train"]`` of each photo's item.
         queries: "valid" / "test" -> multimodal queries on that split's items.
         synonyms: attribute value -> the phrases a catalog uses for it (for the lexicon).
@@ -53,7 +55,8 @@ class SearchData:
     key: str
 
     def values(self, split: str) -> list[set[str]]:
-        """Each item's true attribute values (colours, pattern, material): what T-nDCG checks."""
+        """Each item's attribute values as its catalog row states them (colours, pattern, material):
+        what T-nDCG checks."""
         return [item_values(it) for it in self.items[split]]
 
     def ids(self, split: str) -> list[str]:
@@ -63,30 +66,20 @@ class SearchData:
 
 def from_world(world, image_size: int = 64, photos_per_item: int = 1, n_queries: int = 300,
                seed: int = 0) -> SearchData:
-    """FashionWorld: split pools, rendered products, street photos (``World.consumer_images``) and
-    ``tasks.multimodal_queries``; synonyms from the catalog generator's word tables."""
-    from fashionrec.records import ConsumerPhoto
-    from fashionrec.world import catalog as fw_catalog
-    from fashionrec.world import tasks
-    from fashionrec.world.vocab import COLORS, MATERIALS, PATTERNS
-
-    items = {s: [world.items[i] for i in world.pools[s]] for s in SPLITS}
-    images = {s: world.images([it.item_id for it in v], image_size) for s, v in items.items()}
-    photos = [ConsumerPhoto(f"ch4-{it.item_id}-p{k}", it.item_id, it.category)
-              for it in items["train"] for k in range(photos_per_item)]
-    synonyms = {**{c: fw_catalog.COLOR_WORDS.get(c, (c,)) for c in COLORS},
-                **{p: fw_catalog.PATTERN_WORDS.get(p, (p,)) for p in PATTERNS},
-                **{m: fw_catalog.MATERIAL_WORDS.get(m, (m,)) for m in MATERIALS}}
-    queries = {s: tasks.multimodal_queries(world, s, n_queries, seed=seed) for s in ("valid", "test")}
-    return SearchData(items, images, world.consumer_images(photos, image_size),
-                      np.repeat(np.arange(len(items["train"])), photos_per_item), queries, synonyms,
-                      f"fashionworld-{world.cfg.key()}")
+    """FashionWorld as its Kaggle ``styles.csv`` export holds it (``datasets.catalog.export``), so both
+    paths build one task: every pooled item with the attributes its row states (``stated_attributes``:
+    the first colour as ``baseColour``, the rest as the text names them) and its rendered product
+    image, then ``catalog_records`` as on a real catalog."""
+    ids = sorted(i for pool in world.pools.values() for i in pool)
+    items = [replace(world.items[i], **stated_attributes(world.items[i].colors[0], world.items[i].text))
+             for i in ids]
+    return catalog_records(items, world.images(ids, image_size), f"fashionworld-{world.cfg.key()}", image_size,
+                           photos_per_item, n_queries, seed)
 
 
 def from_catalog(catalog: Catalog, image_size: int = 224, views_per_item: int = 2, n_queries: int = 1000,
                  seed: int = 0) -> SearchData:
-    """A real catalog: items with a readable image, split at random; augmented views (random
-    crop, flip) as the judge's same-item positives; colour queries from ``attribute_queries``."""
+    """A real catalog: its items with a readable image, then ``catalog_records``."""
     images, failed = load_images(catalog.with_images, image_size)
     if failed:
         print(f"{len(failed)} image file(s) could not be read and are left out: {failed[:5]} ...")
@@ -94,25 +87,39 @@ def from_catalog(catalog: Catalog, image_size: int = 224, views_per_item: int = 
     usable = [it for it in catalog.with_images if it.item_id not in unreadable]
     if len(catalog.missing_images):
         print(catalog.summary())
-    index = {it.item_id: k for k, it in enumerate(usable)}
-    items = split_items(usable, seed=seed)
-    imgs = {s: images[[index[it.item_id] for it in v]] for s, v in items.items()}
+    return catalog_records(usable, images, catalog.source, image_size, views_per_item, n_queries, seed)
+
+
+def catalog_records(items: list[Item], images: np.ndarray, source: str, image_size: int, views_per_item: int,
+                    n_queries: int, seed: int) -> SearchData:
+    """A catalog's records, on either path: a random split (``split_items``, the Kaggle catalog has
+    none), ``views_per_item`` augmented views (random crop, flip) of each training image as the judge's
+    same-item positives (the catalog has one image per item; Sadeh et al. use other images of the same
+    item), ``attribute_queries`` on the valid and test items and the synonyms of ``attribute_synonyms``.
+    Every draw is made over ``canonical_order``, so the rows' order changes nothing.
+
+    Args:
+        items: the catalog's items, ``images`` (N, S, S, 3) theirs in the same order.
+    """
+    index = {it.item_id: k for k, it in enumerate(items)}
+    split = split_items(items, seed=seed)
+    imgs = {s: images[[index[it.item_id] for it in v]] for s, v in split.items()}
     rng = np.random.default_rng(seed)
     photos = np.concatenate([augment_views(imgs["train"], rng) for _ in range(views_per_item)])
-    values = sorted({v for it in usable for v in item_values(it)})
-    queries = {s: attribute_queries(items[s], n_queries, seed=seed) for s in ("valid", "test")}
-    return SearchData(items, imgs, photos, np.tile(np.arange(len(items["train"])), views_per_item), queries,
-                      {v: (v,) for v in values}, _catalog_key(catalog.source, usable, image_size, views_per_item, seed))
+    queries = {s: attribute_queries(split[s], n_queries, seed=seed) for s in ("valid", "test")}
+    return SearchData(split, imgs, photos, np.tile(np.arange(len(split["train"])), views_per_item), queries,
+                      attribute_synonyms(items), _catalog_key(source, canonical_order(items), image_size,
+                                                              views_per_item, seed))
 
 
 def first_of_each_kind(queries: list) -> list:
-    """The first query of each kind (``KINDS`` order) that occurs: a catalog whose metadata has
-    colours only (Kaggle ``styles.csv``) has no "add" queries."""
+    """The first query of each kind (``KINDS`` order) that occurs: a catalog whose rows state colours
+    only has no "add" queries."""
     return [next(q for q in queries if q.kind == kind) for kind in KINDS if any(q.kind == kind for q in queries)]
 
 
 def _catalog_key(source: str, items: list[Item], image_size: int, views: int, seed: int) -> str:
-    """The feature-cache name of a real catalog's data: which items, and what decides the splits and views."""
+    """The feature-cache name of a catalog's data: which items, and what decides the splits and views."""
     ids = store.key("\n".join(it.item_id for it in items), size=8)
     return f"{source}-{len(items)}-{ids}-size{image_size}-views{views}-seed{seed}"
 

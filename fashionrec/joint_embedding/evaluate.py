@@ -1,7 +1,8 @@
 """Scoring a result list for looks and for words (Sadeh et al. 2019, Sec. 5): scores -> metrics rows.
 
 V-nDCG takes as relevance the visual-only judge's cosine between the query image and a result;
-T-nDCG the share of the request's requirements that the result's true metadata meets; MM-nDCG is
+T-nDCG the share of the request's requirements that the result's metadata meets (the attributes its
+catalog row states, ``datasets.catalog.stated_attributes``, the paper's "metadata"); MM-nDCG is
 sqrt(V * T). Every nDCG is ``metrics.ndcg_at_m``: linear gains, the standard discount
 1 / log2(i + 1), ties in score averaged, the ideal being the pool's k most relevant items.
 """
@@ -57,7 +58,7 @@ def chance_ndcg(relevance: np.ndarray, k: int) -> float:
 
 def oracle_scores(v_rel: np.ndarray, t_rel: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """The FashionWorld oracle's ranking: the task's relevant items (same sub-category, every
-    requirement met by the true metadata) first, then by T relevance, then by the judge's own
+    requirement met by the stated metadata) first, then by T relevance, then by the judge's own
     visual relevance (lexicographic)."""
     return 2.0 * relevant + t_rel + 0.25 * v_rel
 
@@ -69,9 +70,9 @@ def evaluate(search: MultimodalSearch, queries: Sequence, item_ids: Sequence[str
 
     The catalog is ``search``'s items (ids ``item_ids``); each query's image is a catalog item,
     which is left out of its own results. ``judge`` (N, Dj) are the catalog's embeddings under the
-    visual-only judge; ``values`` each item's true attribute values; ``weights`` the arithmetic
-    weight per method (default ``search.weight``); ``oracle=False`` leaves the oracle out (real data:
-    only FashionWorld's items have a known truth).
+    visual-only judge; ``values`` each item's attribute values as its catalog row states them;
+    ``weights`` the arithmetic weight per method (default ``search.weight``); ``oracle=False`` leaves
+    the oracle out (the chapter reports it on FashionWorld only).
 
     Returns:
         One row per (query, method): query_id, kind, method, V, T.
