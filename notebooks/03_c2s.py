@@ -78,15 +78,18 @@ cfg
 # %% [markdown]
 # ## The data: street photos, shop images and look-alikes
 #
-# On FashionWorld, every shop item of the four categories is photographed twice "in the
-# street": a random background, scale, rotation and shift, a colour cast, blur, noise
-# and sometimes an occluding hand. The gallery holds each shop item **and two
-# look-alikes**: the same garment in another colour, and the same colours in another
-# pattern. Look-alikes make the task hard at the top of the ranking, as DeepFashion's
+# On FashionWorld, every shop item of the four categories comes with **two look-alikes**:
+# the same garment in another colour, and the same colours in another pattern. As in
+# DeepFashion, where every gallery item is a product that also has consumer photos in its
+# split, each of the three is a product: it has its shop image in the gallery and is
+# photographed twice "in the street" (a random background, scale, rotation and shift, a
+# colour cast, blur, noise and sometimes an occluding hand), so every gallery item is also
+# queried. Look-alikes make the task hard at the top of the ranking, as DeepFashion's
 # near-duplicates do ("a very similar but different item" is the paper's typical
 # failure). Each query is ranked against the gallery of its own category. The Siamese
 # network trains on the train split's photos and items; we report on the test split.
-# `c2s.load_data(cfg)` gives the three splits for FashionWorld and DeepFashion alike.
+# `c2s.load_data(cfg)` gives the three splits for FashionWorld and DeepFashion alike (a
+# FashionWorld exported in DeepFashion's layout gives back the same task).
 
 # %%
 data = c2s.load_data(cfg)
@@ -99,7 +102,7 @@ if not cfg.on_world:
 print(c2s.receipt_data(data))
 
 # %%
-fig = c2s.figures.lookalikes(test, seed=cfg.seed)
+fig = c2s.figures.lookalikes(test, seed=cfg.seed, world=data.world)
 
 # %% [markdown]
 # ## Measuring: top-k accuracy per category
@@ -247,9 +250,10 @@ fig = c2s.figures.tsne_figure({f"pretrained {cfg.backbone}": tsne_pretrained},
 fig = c2s.figures.model_diagram(cfg, features["train"][0].shape[1])
 
 # %% [markdown]
-# Pairs: each street photo of the train split meets its own shop image ($t = 1$), two of
-# its look-alikes and two random items of its category ($t = 0$), drawn anew at every
-# epoch. The look-alikes are the hard negatives that a fixed distance cannot tell apart.
+# Pairs: each street photo of the train split meets its own shop image ($t = 1$), two
+# hard negatives and two random items of its category ($t = 0$), drawn anew at every
+# epoch. The hard negatives are items of the photo's sub-category (four per photo, drawn
+# once): the finest grouping DeepFashion's folders name, so both datasets draw them alike.
 # We keep the epoch with the best validation top-20 and train one model per seed:
 # `c2s.siamese_setup` gives a fresh network (inputs standardised with the train split's
 # features) and its pair loader, and `train.fit` trains it.
@@ -478,8 +482,8 @@ print(serve.command(*service))
 #   look-alikes, top-1 does not, and 64 px street photos lose the pattern detail that
 #   separates them.
 # - The absolute numbers are not comparable with the paper's: our galleries are small (a
-#   few hundred items per category, a third of them look-alikes) where DeepFashion's
-#   hold thousands.
+#   few hundred items per category, in threes of look-alikes) where DeepFashion's hold
+#   thousands.
 #
 # ## Summary
 #
@@ -495,9 +499,9 @@ print(serve.command(*service))
 # ## Exercises
 #
 # 1. **Fewer hard negatives.** Set `n_lookalike=0` (and `n_random=4`) in
-#    `c2s.Config.for_profile`: the Siamese network then never sees a look-alike in
-#    training. How much of its lead over the pretrained features at top-1 and top-20
-#    remains?
+#    `c2s.Config.for_profile`: the Siamese network then meets items of its photo's
+#    sub-category only by chance in training. How much of its lead over the pretrained
+#    features at top-1 and top-20 remains?
 # 2. **Another backbone.** Set `backbone="resnet18"` (random weights unless cached:
 #    `pretrained=False`) or add names to `compare_backbones`. Does the validation-best
 #    distance change with the features?

@@ -125,12 +125,18 @@ def smoke_split() -> c2s.C2SSplit:
 
 def test_fashionworld_split(smoke_split):
     data = smoke_split
+    world = World.build(WorldConfig.for_profile("smoke"))
     assert data.query_images.shape == (len(data.photos), 32, 32, 3)
     assert data.gallery_images.shape == (len(data.gallery), 32, 32, 3)
-    assert len(data.gallery) == 3 * len(data.photos) // 2  # each item and two look-alikes
+    shop = [g for g in data.gallery if "-la" not in g]
+    assert data.gallery == shop + sorted(f"{i}-la{k}" for i in shop for k in (0, 1))  # each item, two look-alikes
+    assert [p.item_id for p in data.photos] == [g for g in data.gallery for _ in range(2)]  # each one queried
     assert all(data.gallery[t] == p.item_id for t, p in zip(data.true_index, data.photos))
-    for p, la in zip(data.photos, data.lookalikes):
-        assert sorted(data.gallery[k] for k in la) == [f"{p.item_id}-la0", f"{p.item_id}-la1"]
+    def sub(row: int) -> str:  # a look-alike keeps its original's sub-category
+        return world.items[data.gallery[row].split("-la")[0]].subcategory
+    subs = [sub(k) for k in range(len(data.gallery))]
+    for t, la in zip(data.true_index, data.lookalikes):  # hard negatives: 4 others of its sub-category
+        assert len(set(la)) == min(4, subs.count(subs[t]) - 1) and t not in la and {subs[k] for k in la} == {subs[t]}
     for c in c2s.CATEGORIES:
         _, g, true = data.category_rows(c)
         assert (data.gallery_categories[g] == c).all() and (data.gallery_categories[g[true]] == c).all()
@@ -212,7 +218,7 @@ def test_paper_preset_survives_unset_notebook_parameters():
 def test_load_data_on_the_smoke_world():
     data = c2s.load_data(c2s.Config.for_profile("smoke", image_size=32))
     assert set(data.splits) == {"train", "valid", "test"} and data.world is not None
-    assert len(data.train.photos) == 2 * len(data.train.gallery) // 3  # two photos per item, 3 rows each
+    assert len(data.train.photos) == 2 * len(data.train.gallery)  # two photos per gallery item
     assert data.test.query_images.shape[1:] == (32, 32, 3)
     again = c2s.load_data(c2s.Config.for_profile("smoke", image_size=32))
     other = c2s.load_data(c2s.Config.for_profile("smoke", image_size=24))
@@ -254,7 +260,7 @@ def test_paper_path_data_call_on_an_export(tmp_path):
     data = c2s.load_data(cfg)
     dropped = 0
     for split, d in data.splits.items():
-        photos, shops = tasks.consumer_to_shop(world, split, 2, lookalikes=False)
+        photos, shops = tasks.consumer_to_shop(world, split, 2)
         assert len(shops) - 1 <= len(d.gallery) <= len(shops)  # a shop photo left out drops its item
         assert d.query_images.shape == (len(d.photos), cfg.image_size, cfg.image_size, 3)
         assert d.gallery_images.shape == (len(d.gallery), cfg.image_size, cfg.image_size, 3)

@@ -1,6 +1,6 @@
 """DeepFashion consumer-to-shop export: the smoke FashionWorld in the official layout, read back by
 ``load_deepfashion_c2s`` with the same items, categories, splits, photos, boxes and images, and the
-images left out counted by the loader."""
+images left out counted by the loader; chapter 3's data on the export is the FashionWorld path's task."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from fashionrec import c2s
@@ -40,8 +41,9 @@ def quirky(world, tmp_path_factory):
 
 
 def _world_ids(world: World) -> list[str]:
-    """The exported world items in id order: the export numbers them id_00000001, ... in this order."""
-    return sorted(i for pool in world.pools.values() for i in pool if tasks.c2s_category(world, i))
+    """The exported world items (chapter 3's galleries, look-alikes included, split by split): the
+    export numbers them id_00000001, ... in this order."""
+    return [i for split in df.WORLD_SPLITS for i in tasks.consumer_to_shop(world, split, df.PHOTOS_PER_ITEM)[1]]
 
 
 def test_photos_per_item_is_the_chapters():
@@ -62,7 +64,7 @@ def test_clean_round_trip_gives_back_the_world(world, clean):
         assert item.category == tasks.c2s_category(world, w.item_id)
         assert item.subcategory == df.sub_category_folder(w.subcategory)
     for split, name in df.WORLD_SPLITS.items():
-        photos, shops = tasks.consumer_to_shop(world, split, df.PHOTOS_PER_ITEM, lookalikes=False)
+        photos, shops = tasks.consumer_to_shop(world, split, df.PHOTOS_PER_ITEM)
         assert [back[s.item_id] for s in data.shop[name]] == shops  # the world's order
         assert [back[p.item_id] for p in data.consumer[name]] == [p.item_id for p in photos]
         assert [p.category for p in data.consumer[name]] == [p.category for p in photos]
@@ -72,6 +74,37 @@ def test_clean_round_trip_gives_back_the_world(world, clean):
         assert np.abs(street - world.consumer_images(photos, SIZE)).mean() < 8  # JPEG only
         shop = df.load_crops(data.shop[name], SIZE).astype(float)
         assert np.abs(shop - world.images(shops, SIZE)).mean() < 8
+
+
+def test_real_format_path_builds_the_world_paths_task(world, clean):
+    """``c2s.load_data`` on the clean export (as the rehearsal runs chapter 3) gives the FashionWorld
+    path's task under the export's id mapping: the same galleries (order, categories), queries (order,
+    items, categories), hard negatives, receipts and Siamese training batches; images differ by JPEG only."""
+    exported, loaded = clean
+    back = dict(zip(sorted(loaded.items), _world_ids(world)))  # no gaps on a clean export
+    cfg = c2s.Config.for_profile("smoke", seed=0)
+    assert cfg.image_size == SIZE and world.cfg == WorldConfig.for_profile(cfg.profile, seed=cfg.seed)
+    on_world = c2s.load_data(cfg)
+    on_export = c2s.load_data(c2s.Config.for_profile("smoke", seed=0, dataset="deepfashion_c2s",
+                                                     data_root=str(exported.root)))
+    assert c2s.receipt_data(on_export) == c2s.receipt_data(on_world)
+    rng = np.random.default_rng(0)
+    for split, w in on_world.splits.items():
+        e = on_export.splits[split]
+        assert [back[g] for g in e.gallery] == w.gallery
+        assert e.gallery_categories.tolist() == w.gallery_categories.tolist()
+        assert [back[p.item_id] for p in e.photos] == [p.item_id for p in w.photos]
+        assert e.query_categories.tolist() == w.query_categories.tolist()
+        assert e.true_index.tolist() == w.true_index.tolist() and e.lookalikes == w.lookalikes
+        assert (e.negatives, len(w.photos)) == (w.negatives, 2 * len(w.gallery))  # look-alikes queried too
+        assert np.abs(e.query_images.astype(float) - w.query_images).mean() < 8  # JPEG only
+        assert np.abs(e.gallery_images.astype(float) - w.gallery_images).mean() < 8
+    features = (rng.random((len(on_world.train.photos), 4), dtype=np.float32),
+                rng.random((len(on_world.train.gallery), 4), dtype=np.float32))
+    batches = [list(c2s.siamese_setup(cfg, d.train, features, seed=0)[1]) for d in (on_world, on_export)]
+    assert len(batches[0]) == len(batches[1]) > 0
+    for a, b in zip(*batches):  # the same (query, candidates, targets): the same pairs, drawn alike
+        assert all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 def test_official_layout(clean):

@@ -31,7 +31,7 @@ class Config(ChapterConfig):
     hidden: int = 512  # Siamese tower: in_dim -> hidden -> embed_dim
     embed_dim: int = 128
     dropout: float = 0.2
-    n_lookalike: int = 2  # hard negatives (look-alikes) per consumer photo and step
+    n_lookalike: int = 2  # hard negatives (same sub-category) per consumer photo and step
     n_random: int = 2  # random negatives of the same category per consumer photo and step
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=8, batch_size=64, lr=1e-3, weight_decay=1e-4, patience=3))

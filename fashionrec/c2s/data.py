@@ -1,8 +1,10 @@
 """Chapter 3's data: queries (consumer photos) and galleries (shop images) as arrays, and CNN features.
 
-``load_data(cfg)`` is the chapter's one data call: FashionWorld (street photos of each shop item,
-with two look-alikes per item in the gallery) or DeepFashion consumer-to-shop (photos cropped by
-their boxes; the hard negatives are other items of the same sub-category), in one container.
+``load_data(cfg)`` is the chapter's one data call: FashionWorld (each shop item and its two
+look-alikes, each in the gallery and photographed in the street) or DeepFashion consumer-to-shop
+(photos cropped by their boxes), in one container. On both, the hard negatives are other items of
+the same sub-category, drawn alike (:func:`hard_negatives`), so a FashionWorld and its DeepFashion
+export (``datasets.deepfashion_c2s.export``) give the same task.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class C2SSplit:
     gallery_categories: np.ndarray  # (G,) the paper's category of each gallery item
     gallery_images: np.ndarray  # (G, S, S, 3) uint8
     lookalikes: list[list[int]] = field(default_factory=list)  # per query: gallery rows of hard negatives
-    negatives: str = "look-alike"  # what the hard negatives are (DeepFashion: "same sub-category")
+    negatives: str = "same sub-category"  # what the hard negatives are
 
     @cached_property
     def query_categories(self) -> np.ndarray:
@@ -80,25 +82,47 @@ class C2SData:
         return {"train": self.train, "valid": self.valid, "test": self.test}
 
 
-def fashionworld_split(world, split: str, photos_per_item: int, size: int, seed: int = 0) -> C2SSplit:
-    """Street photos of the split's shop items; the gallery holds the items and two look-alikes
-    of each (same garment in another colour; same colours in another pattern): the hard negatives."""
+def hard_negatives(subcategories: np.ndarray, true_index: np.ndarray, n: int,
+                   rng: np.random.Generator) -> list[list[int]]:
+    """Per query, ``n`` random gallery rows of its item's sub-category, not its item: the hard negatives
+    of the Siamese pairs. A sub-category is the finest grouping DeepFashion names (its
+    ``img/<GROUP>/<Sub_Category>/`` folders), so FashionWorld draws them the same way, from the gallery
+    in the same order; a FashionWorld item's look-alikes are among them.
+
+    Args:
+        subcategories: (G,) sub-category of each gallery item.
+        true_index: (Q,) gallery row of each query's item.
+    """
+    out = []
+    for t in true_index:
+        same = [k for k in np.flatnonzero(subcategories == subcategories[t]) if k != t]
+        out.append([int(k) for k in rng.permutation(same)[:n]])
+    return out
+
+
+def fashionworld_split(world, split: str, photos_per_item: int, size: int, n_lookalike: int = 4,
+                       seed: int = 0) -> C2SSplit:
+    """Street photos of the split's gallery items (``tasks.consumer_to_shop``: each shop item and its
+    two look-alikes, the same garment in another colour and the same colours in another pattern),
+    against their shop images; the hard negatives as on DeepFashion (:func:`hard_negatives`)."""
     from fashionrec.world import tasks
 
-    photos, gallery = tasks.consumer_to_shop(world, split, photos_per_item, lookalikes=True, seed=seed)
+    photos, gallery = tasks.consumer_to_shop(world, split, photos_per_item)
     row = {g: k for k, g in enumerate(gallery)}
-    lookalikes = [[row[g] for g in (f"{p.item_id}-la0", f"{p.item_id}-la1") if g in row] for p in photos]
+    negatives = hard_negatives(np.array([world.items[g].subcategory for g in gallery]),
+                               np.array([row[p.item_id] for p in photos]), n_lookalike, np.random.default_rng(seed))
     return C2SSplit(photos, world.consumer_images(photos, size), gallery,
                     np.array([tasks.c2s_category(world, g) for g in gallery]), world.images(gallery, size),
-                    lookalikes)
+                    negatives)
 
 
 def deepfashion_split(data, split: str, size: int, n_lookalike: int = 4, seed: int = 0,
                       max_photos: int | None = None) -> C2SSplit:
     """A split of ``datasets.deepfashion_c2s.load_deepfashion_c2s``: consumer photos against one shop
-    photo per item (its first), cropped by their boxes. DeepFashion has no look-alikes, so the hard
-    negatives are other items of the same sub-category (e.g. two T_Shirts). ``max_photos`` keeps a
-    random subset of the consumer photos (the gallery keeps every item) to bound memory."""
+    photo per item (its first), cropped by their boxes. DeepFashion names no look-alikes, so the hard
+    negatives are other items of the same sub-category (e.g. two T_Shirts; :func:`hard_negatives`).
+    ``max_photos`` keeps a random subset of the consumer photos (the gallery keeps every item) to bound
+    memory."""
     from fashionrec.datasets.deepfashion_c2s import load_crops
 
     first = {}
@@ -110,13 +134,11 @@ def deepfashion_split(data, split: str, size: int, n_lookalike: int = 4, seed: i
     rng = np.random.default_rng(seed)
     if max_photos is not None and len(photos) > max_photos:
         photos = [photos[k] for k in np.sort(rng.choice(len(photos), max_photos, replace=False))]
-    sub = np.array([data.items[g].subcategory for g in gallery])
-    lookalikes = []
-    for p in photos:
-        same = [k for k in np.flatnonzero(sub == data.items[p.item_id].subcategory) if gallery[k] != p.item_id]
-        lookalikes.append([int(k) for k in rng.permutation(same)[:n_lookalike]])
+    row = {g: k for k, g in enumerate(gallery)}
+    negatives = hard_negatives(np.array([data.items[g].subcategory for g in gallery]),
+                               np.array([row[p.item_id] for p in photos]), n_lookalike, rng)
     return C2SSplit(photos, load_crops(photos, size), gallery, np.array([s.category for s in shops]),
-                    load_crops(shops, size), lookalikes, negatives="same sub-category")
+                    load_crops(shops, size), negatives)
 
 
 def load_data(cfg: Config) -> C2SData:

@@ -7,6 +7,7 @@ Each function returns the ``Figure`` (``tsne_plot`` draws on a given axis); samp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,22 +22,32 @@ from fashionrec.c2s.data import C2SSplit
 from fashionrec.c2s.evaluate import Curves, category_rankings
 from fashionrec.c2s.model import SiameseNet
 
+if TYPE_CHECKING:
+    from fashionrec.world.world import World
+
 TSNE_MAP = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (N, 2), categories (N,), is_shop (N,)
 
 
-def lookalikes(split: C2SSplit, seed: int = 0) -> Figure:
-    """Per category, a random street photo, its shop image and its look-alikes in the gallery (on
-    DeepFashion, the hard negatives of ``split.negatives``: other items of the same sub-category)."""
+def lookalikes(split: C2SSplit, seed: int = 0, world: World | None = None) -> Figure:
+    """Per category, a random street photo, its shop image and its look-alikes in the gallery: with the
+    FashionWorld ``world``, the items that share its render seed (``World.with_lookalikes``: the same
+    garment in another colour or pattern); without (DeepFashion), its hard negatives (``split.negatives``)."""
     rng = np.random.default_rng(seed)
     rows, captions = [], []
     for c in CATEGORIES:
         if not (split.query_categories == c).any():
             continue
         q = int(rng.choice(np.flatnonzero(split.query_categories == c)))
-        rows += [split.query_images[q], split.gallery_images[split.true_index[q]],
-                 *split.gallery_images[split.lookalikes[q]]]
-        captions += ["street photo", f"shop: {c}"] + [split.negatives] * len(split.lookalikes[q])
-    title = ("A street photo, its shop image, and the two look-alikes in the gallery" if split.negatives == "look-alike"
+        item = split.photos[q].item_id
+        if world is None:
+            shown, caption = split.lookalikes[q], split.negatives
+        else:
+            shown = [k for k, g in enumerate(split.gallery)
+                     if g != item and world.render_seeds[g] == world.render_seeds[item]]
+            caption = "look-alike"
+        rows += [split.query_images[q], split.gallery_images[split.true_index[q]], *split.gallery_images[shown]]
+        captions += ["street photo", f"shop: {c}"] + [caption] * len(shown)
+    title = ("A street photo, its shop image, and its look-alikes in the gallery" if world is not None
              else f"A street photo, its shop image, and hard negatives in the gallery ({split.negatives})")
     return plots.image_grid(np.stack(rows), captions, ncols=8, cell=1.3, title=title)
 

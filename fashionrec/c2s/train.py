@@ -19,9 +19,9 @@ from fashionrec.train import History, fit, loader_options
 
 
 class PairDataset(Dataset):
-    """One item per consumer photo: its shop image (t = 1), ``n_lookalike`` of its look-alikes and
-    ``n_random`` other items of its category (t = 0), drawn anew at every visit (torch's RNG,
-    which ``train.fit`` saves with its checkpoints)."""
+    """One item per consumer photo: its shop image (t = 1), ``n_lookalike`` of its hard negatives
+    (``C2SSplit.lookalikes``: items of its sub-category) and ``n_random`` other items of its category
+    (t = 0), drawn anew at every visit (torch's RNG, which ``train.fit`` saves with its checkpoints)."""
 
     def __init__(self, query_features: np.ndarray, gallery_features: np.ndarray, data: C2SSplit,
                  n_lookalike: int = 2, n_random: int = 2):

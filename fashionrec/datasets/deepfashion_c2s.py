@@ -346,11 +346,14 @@ def export(world: World, out: Path, quirks: Quirks, image_size: int = 128) -> Ex
     The official layout (module docstring): ``Anno/list_item_consumer2shop.txt``,
     ``Anno/list_bbox_consumer2shop.txt``, ``Eval/list_eval_partition.txt`` and
     ``img/<GROUP>/<Sub_Category>/id_XXXXXXXX/comsumer_NN.jpg`` / ``shop_01.jpg``, spelled
-    ``comsumer`` as the dataset does. Every item of the paper's four categories of each split
-    (``fashionrec.world.tasks.consumer_to_shop``, no look-alikes: DeepFashion has no items without photos)
+    ``comsumer`` as the dataset does. Every gallery item of each split of chapter 3's task
+    (``fashionrec.world.tasks.consumer_to_shop``: the shop items of the paper's four categories and
+    their look-alikes, which are products with street photos of their own, as every DeepFashion item is)
     gets one shop photo (its product image) and ``PHOTOS_PER_ITEM`` consumer photos (the same
     street photos as chapter 3's FashionWorld path, ``world.consumer_images``); the partition pairs
-    each consumer photo with the shop photo; ``valid`` is written ``val``.
+    each consumer photo with the shop photo; ``valid`` is written ``val``. Item ids are numbered in
+    the task's gallery order, split by split, so the loader lists galleries and photos in the
+    FashionWorld path's order.
 
     Boxes: the **whole image** ``(0, 0, width, height)`` of each file as written, for shop and
     consumer photos alike: the renderer does not return the box the garment occupies, and
@@ -369,8 +372,8 @@ def export(world: World, out: Path, quirks: Quirks, image_size: int = 128) -> Ex
     rng = np.random.default_rng(quirks.seed)
     photos, shops = {}, {}
     for split in WORLD_SPLITS:
-        photos[split], shops[split] = tasks.consumer_to_shop(world, split, PHOTOS_PER_ITEM, lookalikes=False)
-    every = sorted(i for ids in shops.values() for i in ids)
+        photos[split], shops[split] = tasks.consumer_to_shop(world, split, PHOTOS_PER_ITEM)
+    every = [i for split in WORLD_SPLITS for i in shops[split]]  # the gallery order: the loader's is id order
     gaps = rng.integers(0, 3, len(every)) * (rng.random(len(every)) < 0.1) if quirks.format_quirks else 0
     numbers = np.arange(1, len(every) + 1) + np.cumsum(gaps)
     df_id = {i: f"id_{int(n):08d}" for i, n in zip(every, numbers)}
@@ -418,5 +421,5 @@ def export(world: World, out: Path, quirks: Quirks, image_size: int = 128) -> Ex
     counts = {"items": len(every), "consumer photos": sum(len(v) for v in photos.values()),
               "shop photos": len(every), "pairs": len(pairs)}
     notes = ["boxes: the whole image of each file (the renderer gives no garment box)",
-             "no look-alikes: DeepFashion lists only items with consumer photos"]
+             "look-alikes are items of their own, with consumer photos (DeepFashion lists only such items)"]
     return Exported("deepfashion_c2s", out, counts, writer.missing, notes)
