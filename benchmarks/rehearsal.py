@@ -42,6 +42,13 @@ HEADLINES = {"01_bilstm": ("ch1_bilstm_vse_fitb_type", "ch1_bilstm_vse_auc"),
              "05_ctl": ("ch5_full_accuracy", "ch5_full_auc")}
 
 
+def image_size(cfg) -> int:
+    """The side the export writes its images at: the largest the chapter reads (chapter 5's scenes are
+    larger than its products), so the loader only ever scales down, as on the real data."""
+    sizes = [getattr(cfg, name) for name in ("image_size", "scene_size", "product_size") if hasattr(cfg, name)]
+    return max(sizes, default=64)
+
+
 def export_root(out: Path, profile: str, fmt: str, seed: int) -> Path:
     return out / "exports" / profile / f"{fmt}-seed{seed}"
 
@@ -112,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             root = export_root(args.out, args.profile, FORMAT[source.stem], seed)
             if not root.exists():
                 cfg = cfg_cls.for_profile(args.profile, seed=seed, seeds=(seed,))
-                export(FORMAT[source.stem], root, args.profile, seed, getattr(cfg, "image_size", 64),
-                       replace(Quirks.none(), seed=seed))
+                export(FORMAT[source.stem], root, args.profile, seed, image_size(cfg), replace(Quirks.none(), seed=seed))
     jobs = [(source, seed, side) for source in sources for seed in args.seeds
             for side in ("fashionworld", FORMAT[source.stem])]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -226,9 +226,13 @@ fig = plots.outfit_rows(
 
 # %%
 scenes, scene_images = tasks.make_scenes(world, "test", n=4, size=128, seed=seed)
-triplets = tasks.ctl_triplets(world, "test", scenes, seed=seed)
+# one triplet per (scene, product) pair; show each scene's first
+first = {}
+for t in tasks.ctl_triplets(world, "test", scenes, seed=seed):
+    first.setdefault(t.scene_id, t)
 fig, axes = plt.subplots(2, 4, figsize=(11, 6))
-for k, (scene, image, t) in enumerate(zip(scenes, scene_images, triplets)):
+for k, (scene, image) in enumerate(zip(scenes, scene_images)):
+    t = first[scene.scene_id]
     plots.draw_boxes(
         image,
         scene.boxes,

@@ -79,17 +79,21 @@ cfg
 # > by appearance. Triplets (scene, positive product, negative product of the same category).
 #
 # On FashionWorld a scene is a figure wearing one of the split's outfits on an indoor or street
-# background, with a box per item (`tasks.make_scenes`). `tasks.ctl_triplets` removes one item per
-# scene and draws a negative of the same category from the split's pool (for bags and accessories, of
-# the same kind: the box's place on the body tells whether a watch or a hat is missing). We fill the
+# background, with a box per item (`tasks.make_scenes`). The task is Kang et al.'s as the STL-Fashion
+# loader builds it: `tasks.ctl_triplets` makes one triplet per (scene, product) pair, i.e. the scene with
+# that product removed, the product, and a negative of the same category drawn from the products of the
+# split's scenes. The categories are STL-Fashion's (shirts & tops, pants, shorts, skirts, shoes, one
+# for all handbags, sunglasses, hats, ...), as FashionWorld's export writes them. We fill the
 # box with grey (`scene.mask_box`), run the frozen backbone **once** over every masked scene (128 px,
 # `cfg.scene_size`) and every product (64 px), and cache what the head reads: an intermediate map whose
 # cells are the scene's *regions*, and pooled maps, the *global* vector (which levels, see the model).
-# For the hit rate we also draw `n_negatives` products of the removed item's category per test scene.
+# For the hit rate we also draw `n_negatives` products of the removed product's category per test triplet.
 #
 # With `dataset="stl_fashion"` the same call reads STL-Fashion (`fashionrec.datasets.stl`):
-# scene-product pairs with the product's box, split by scene, with negatives of the same category,
-# since the dataset ships neither a split nor negatives. `ctl.load_data` is the one data call.
+# scene-product pairs with the product's box. The dataset ships neither a split nor negatives, so the
+# scenes are split by a hash of their signature and the negatives are drawn as above. FashionWorld's
+# export names its scenes so that this split is the world's, and the two paths build the same triplets
+# and negatives from the same world (`tests/test_export_stl.py`). `ctl.load_data` is the one data call.
 # `python -m fashionrec paper-path 05` runs this page's `paper` profile end to end on a FashionWorld
 # written in STL-Fashion's layout (`python -m fashionrec export stl_fashion`), with the CPU sizes of
 # `ctl.Config.PAPER_ON_CPU`.
@@ -205,8 +209,8 @@ a, ctl.CTL.local_distance(f, a, torch.tensor([[[0.0, 1.0]]]))
 # ```
 #
 # Only the small networks and $e_c$ are trained (with dropout and weight decay, as the few thousand
-# training scenes are soon fitted); each training scene comes with `train_negatives` negatives, i.e.
-# that many triplets sharing the scene's embeddings.
+# training scenes are soon fitted); each training triplet comes with `train_negatives` negatives, i.e.
+# that many triplets sharing the masked scene's embeddings.
 
 # %%
 d_pos, d_neg = torch.tensor([0.5, 0.1]), torch.tensor([0.2, 1.0])
@@ -274,7 +278,7 @@ plots.training_curves({mode: histories[mode, cfg.seeds[0]] for mode in ctl.MODES
 # paper's finding: close to chance, because compatibility is not similarity); and, on FashionWorld,
 # the **oracle**, which scores a product by the exact probability of the scene's other items plus
 # that product under the generator (`tasks.ctl_oracle`; it knows every item's attributes, ignores
-# pixels, and rules out another kind of bag or accessory than the masked one). "Of the way" is the
+# pixels, and rules out hit-rate negatives of another kind of bag than the masked one). "Of the way" is the
 # share of the way from chance to the oracle, (model − chance) / (oracle − chance).
 #
 # A last FashionWorld row is a diagnostic, not a method of the paper: the same global head trained on
@@ -410,9 +414,9 @@ fig.tight_layout()
 # %% [markdown]
 # ## Recommendations
 #
-# For the first few test scenes (not picked), the five products of the removed item's category (among
-# the test products) that the full model puts closest to the scene, next to the product that was
-# actually there and its rank.
+# For the first few test triplets (not picked), the (at most) five products of the removed item's
+# category (among the test products) that the full model puts closest to the scene, next to the
+# product that was actually there and its rank.
 
 # %%
 test_products = np.unique(np.concatenate([test.positive, test.negative,
@@ -431,7 +435,7 @@ for i, r in enumerate(picked):
     axes[i, 0].imshow(data.scene_image("test", r))
     axes[i, 1].imshow(images[0])
     axes[i, 1].set_title(f"removed (rank {rank}/{len(pool)})", fontsize=7)
-    for j in range(5):
+    for j in range(len(top)):  # fewer than five when the category has few test products
         axes[i, j + 2].imshow(images[j + 1])
         axes[i, j + 2].set_title(f"top {j + 1}", fontsize=7)
 for ax in axes.flat:
@@ -491,10 +495,9 @@ fig.tight_layout()
 # - **Attention.** The strongest region of the mean maps gets {glue:text}`ch5_attention_peak_over_uniform:.2f`
 #   times the uniform weight, yet where it looks depends on the category. Counting the rows of the region
 #   map from 0 at the top of the scene (of {glue:text}`ch5_attention_rows`), the row with the most weight is
-#   {glue:text}`ch5_attention_row_shoes` for shoes, {glue:text}`ch5_attention_row_top` for tops and
-#   {glue:text}`ch5_attention_row_accessory` for accessories. In the run shown here that is the lower legs,
-#   just above the feet, for shoes; the legs for a top (what a top must match is the bottom); and the middle
-#   of the body for accessories. The single-scene maps also show weight on the background (windows,
+#   {glue:text}`ch5_attention_row_shoes` for shoes, {glue:text}`ch5_attention_row_shirts_and_tops` for
+#   shirts and tops and {glue:text}`ch5_attention_row_hats` for hats (the receipt after the mean maps gives
+#   every category). The single-scene maps also show weight on the background (windows,
 #   framed pictures), whose colours a frozen network cannot tell from a garment's. So "does a shoe query
 #   look at the feet?": yes, but only mildly.
 

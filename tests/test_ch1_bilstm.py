@@ -244,6 +244,27 @@ def test_generation_check_on_true_outfits():
     assert bilstm.generation_check(world, broken, "test")["valid"] < 0.5
 
 
+def test_world_negatives_are_outfit_items_and_the_oracle_is_their_likelihood_ratio():
+    """As on both Polyvore datasets, FITB candidates and compatibility negatives are items of the test
+    outfits; the oracle subtracts log P_rand of the model they are drawn from (``tasks.negative_model``)."""
+    from fashionrec.world.world import World, WorldConfig
+
+    world = World.build(WorldConfig.for_profile("smoke"))
+    used = set(tasks.outfit_items(world, "test"))
+    assert used < set(world.pools["test"])  # the pool also holds items that no outfit drew
+    for negatives in ("random", "type"):
+        assert all(set(q.candidates) <= used for q in tasks.fitb_questions(world, "test", 200, negatives, seed=0))
+    examples = tasks.compatibility_examples(world, "test", seed=0)
+    assert all(set(e.item_ids) <= used for e in examples)
+    model = tasks.negative_model(world, "test")
+    k = next(k for k, e in enumerate(examples) if e.label == 0)
+    negative = examples[k].item_ids
+    rand = model.log_prob_random([model.index[i] for i in negative])
+    assert rand > world.log_prob_random(negative, "test")  # each item is one of fewer: not the pool's P_rand
+    oracle = tasks.compatibility_oracle(world, examples, "test")
+    assert oracle[k] == pytest.approx(world.log_prob(negative, "test") - rand)
+
+
 def test_attribute_features_are_standardised_with_the_training_pool():
     from fashionrec.world.world import World, WorldConfig
 

@@ -245,15 +245,21 @@ def test_fashionworld_triplets_negatives_and_shapes(tiny):
     world, cfg, data = tiny
     test = data.splits["test"]
     n = len(test.triplets)
-    assert 0 < n <= 30 and test.regions.shape[:2] == (n, 128) and test.candidates.shape == (n, 5)
+    scenes = {s.scene_id: s for s in data.scenes["test"]}
+    assert len(scenes) == 30 and 30 < n <= sum(len(s.item_ids) for s in scenes.values())  # one per pair
+    assert len({(t.scene_id, t.positive) for t in test.triplets}) == n
+    assert test.regions.shape[:2] == (n, 128) and test.candidates.shape == (n, 5)
     assert data.products.shape == (len(data.product_ids), 64 + 128 + 256)  # early + mid + last pooled
-    for t, scene, row, trn in zip(test.triplets, data.scenes["test"], test.candidates, test.train_negatives):
-        pos = world.items[t.positive]
-        assert t.positive in scene.item_ids and t.negative not in scene.item_ids
-        assert ctl_data.negative_key(world.items[t.negative]) == ctl_data.negative_key(pos)
-        assert all(world.items[data.product_ids[c]].category == pos.category for c in row)
-        assert all(ctl_data.negative_key(world.items[data.product_ids[c]]) == ctl_data.negative_key(pos) for c in trn)
-        assert not {data.product_ids[c] for c in row} & set(scene.item_ids)
+    assert data.categories == tuple(sorted({stl.world_category(it) for it in world.items.values()}))
+    pool = {i for s in scenes.values() for i in s.item_ids}  # negatives come from the split's scenes
+    for t, row, trn in zip(test.triplets, test.candidates, test.train_negatives):
+        scene, cat = scenes[t.scene_id], stl.world_category(world.items[t.positive])
+        assert t.positive in scene.item_ids and t.negative not in scene.item_ids and t.negative in pool
+        assert t.category == cat == stl.world_category(world.items[t.negative])  # STL's category: bags share one
+        for negatives in (row, trn):
+            ids = {data.product_ids[c] for c in negatives}
+            assert ids <= pool and not ids & set(scene.item_ids)
+            assert {stl.world_category(world.items[i]) for i in ids} == {cat}
     image = data.scene_image("test", 0)
     assert image.shape == (64, 64, 3) and (image == 127).all(-1).any()  # the masked box is grey
 
@@ -450,10 +456,11 @@ def test_loader_records_split_and_triplets(tmp_path):
     assert len(data.scenes) == 10 and len(data.items) == 12 and data.missing_images == {"scenes": 0, "products": 0}
     scene = data.scenes[records[0]["scene"]]
     assert scene.item_ids[0] == records[0]["product"] and scene.boxes[0] == tuple(records[0]["bbox"])
-    splits = stl.split_scenes(data, fractions=(0.6, 0.2, 0.2), seed=0)
+    splits = stl.split_scenes(data, fractions=(0.6, 0.2, 0.2))
     ids = [{s.scene_id for s in v} for v in splits.values()]
     assert sum(map(len, ids)) == 10 and not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
-    assert stl.split_scenes(data, (0.6, 0.2, 0.2), seed=0) == splits
+    assert all(stl.scene_split(s, (0.6, 0.2, 0.2)) == name for name, v in zip(stl.SPLITS, ids) for s in v)
+    assert [s.scene_id for s in splits["train"]] == sorted(ids[0])  # in signature order
     triplets, pool = stl.stl_triplets(data, list(data.scenes.values()), seed=0)
     assert len(triplets) == len(records)
     for t in triplets:
@@ -522,22 +529,24 @@ def test_paper_profile_runs_one_training_step_on_a_fixture(tmp_path):
 
 def test_paper_path_data_call_on_an_export(tmp_path):
     """What ``fashionrec paper-path 05`` loads: the paper profile with ``PAPER_ON_CPU`` on a smoke export
-    (fewer triplets here, to stay cheap): STL's split by scene, one triplet per (scene, product), ResNet-50."""
+    (fewer scenes here, to stay cheap): STL's split by scene, one triplet per (scene, product), ResNet-50."""
     from fashionrec.export import Quirks, export
 
     exported = export("stl_fashion", tmp_path / "stl", "smoke", 0, 64, Quirks(seed=0))
     cfg = ctl.Config.for_profile("paper", data_root=str(tmp_path / "stl"), device="cpu",
-                                 **{**ctl.Config.PAPER_ON_CPU, "n_scenes": [60, 20, 20]})
-    assert cfg.n_scenes == (60, 20, 20) and {"pretrained", "scene_size", "train"} <= set(cfg.overridden)
+                                 **{**ctl.Config.PAPER_ON_CPU, "n_scenes": [16, 8, 8]})
+    assert cfg.n_scenes == (16, 8, 8) and {"pretrained", "scene_size", "train"} <= set(cfg.overridden)
     with pytest.warns(UserWarning, match="missing images"):  # the export leaves two images out
         data = ctl.load_data(cfg, cache_dir=tmp_path / "cache", progress=False)
     assert len(data.product_ids) == exported.counts["products"] - 2 == data.products.shape[0]
     assert data.products.shape[1] == 2048 and len(data.categories) == len(set(stl.CATEGORY_PATHS.values()))
-    for name, n in zip(("train", "valid", "test"), (60, 20, 20)):
-        split = data.splits[name]
-        assert len(split.triplets) == len(split.positive) == n
-        assert split.regions.shape == (n, 1024, 4, 4) and split.scene_global.shape == (n, 2048)
-        assert split.candidates.shape == (n, 49) and split.train_negatives.shape == (n, 8)
+    for name, n in zip(("train", "valid", "test"), (16, 8, 8)):
+        split, scenes = data.splits[name], data.scenes[name]
+        assert len(scenes) == n and all(stl.scene_split(s.scene_id) == name for s in scenes)
+        m = len(split.triplets)
+        assert n < m == len(split.positive) <= sum(len(s.item_ids) for s in scenes)  # one per (scene, product)
+        assert split.regions.shape == (m, 1024, 4, 4) and split.scene_global.shape == (m, 2048)
+        assert split.candidates.shape == (m, 49) and split.train_negatives.shape == (m, 8)
         assert (data.product_category[split.negative] == split.category).all()  # same-category negatives
     assert data.scene_image("test", 0).shape == (64, 64, 3) and data.world is None
 

@@ -1,7 +1,8 @@
 """Polyvore Outfits export (``fashionrec export polyvore_outfits``): the loader reads back the world it was
 written from — outfits of the ``nondisjoint/`` split, items' categories and texts (metadata and CRLF
 ``categories.csv``), outfit titles, the compatibility and type-matched FITB files of each split, images
-within JPEG tolerance — and counts the missing images of a quirky export."""
+within JPEG tolerance — and counts the missing images of a quirky export. On a clean export, chapter 1's
+data code builds the world path's task (the rehearsal's premise)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
+from fashionrec import bilstm
 from fashionrec.config import world_profile
 from fashionrec.datasets import polyvore as pv
 from fashionrec.datasets import polyvore_outfits as po
@@ -56,16 +59,14 @@ def test_round_trip_tasks_of_each_split(world, exported, split):
     data = po.load_polyvore_outfits(root, task_split=split)
     item_id, _ = po.export_ids(world)
     back = {new: i for i, new in item_id.items()}
-    in_split = {i for o in world.outfits[split] for i in o.item_ids}
-    expected = [(q.context, q.candidates, q.answer)
-                for q in tasks.fitb_questions(world, split, len(world.outfits[split]), "type", seed=world.cfg.seed)
-                if set(q.candidates) <= in_split]
+    expected = [(q.context, q.candidates, q.answer)  # every question: negatives are items of the split's outfits
+                for q in tasks.fitb_questions(world, split, bilstm.Config.n_fitb, "type", seed=world.cfg.seed)]
     got = [(tuple(None if i is None else back[i] for i in q.context), tuple(back[c] for c in q.candidates), q.answer)
            for q in data.fitb]
-    assert got == expected and len(got) == out.counts[f"{split} FITB questions"]
-    examples = [(e.item_ids, e.label) for e in tasks.compatibility_examples(world, split, seed=world.cfg.seed)
-                if set(e.item_ids) <= in_split]
+    assert got == expected and len(got) == out.counts[f"{split} FITB questions"] and not out.notes
+    examples = [(e.item_ids, e.label) for e in tasks.compatibility_examples(world, split, seed=world.cfg.seed)]
     assert [(tuple(back[i] for i in e.item_ids), e.label) for e in data.compatibility] == examples
+    assert len(examples) == 2 * len(world.outfits[split])
 
 
 def test_images_and_missing_ones(world, exported):
@@ -95,3 +96,34 @@ def test_categories_csv_keeps_the_real_quirks(world, exported):
     meta = json.loads((root / "polyvore_item_metadata.json").read_text())
     assert set(next(iter(meta.values()))) >= {"url_name", "title", "category_id", "semantic_category"}
     assert any(m["title"] == "" for m in meta.values()) == quirky  # empty titles: the text is in url_name
+
+
+@pytest.mark.parametrize("exported", [False], indirect=True, ids=["clean"])
+def test_chapter_1_builds_the_world_paths_task_from_the_export(world, exported):
+    """The rehearsal's premise: ``bilstm.load_data`` on a clean export gives the world path's task under the
+    export's ids — the items and their order, texts (word ids), vocabulary, categories, training pool,
+    outfits, gallery (the softmax set when scoring), both FITB protocols and the compatibility outfits.
+    Only the pixels differ (JPEG). ``finetune=True``: no backbone runs."""
+    _, root, _ = exported
+    on_world = bilstm.load_data(bilstm.Config.for_profile("smoke", finetune=True, device="cpu"))
+    on_export = bilstm.load_data(bilstm.Config.for_profile("smoke", finetune=True, device="cpu",
+                                                           dataset="polyvore_outfits", data_root=str(root)))
+    back = {new: i for i, new in po.export_ids(world)[0].items()}
+
+    def world_ids(ids: tuple) -> tuple:  # export ids -> world ids (None: the blank)
+        return tuple(None if i is None else back[i] for i in ids)
+
+    w, e = on_world.table, on_export.table
+    assert world_ids(e.item_ids) == tuple(w.item_ids) and torch.equal(e.tokens, w.tokens)
+    assert on_export.vocab == on_world.vocab and len(on_world.vocab) > 0
+    assert np.array_equal(e.ranks, w.ranks) and e.categories == w.categories
+    assert world_ids(on_export.train_items) == tuple(on_world.train_items)
+    assert world_ids(on_export.gallery) == tuple(on_world.gallery)
+    assert [world_ids(o) for o in on_export.train] == on_world.train
+    assert [world_ids(o) for o in on_export.test] == on_world.test
+    for kind in ("random", "type"):
+        assert [(world_ids(q.context), world_ids(q.candidates), q.answer) for q in on_export.fitb[kind]] == \
+               [(q.context, q.candidates, q.answer) for q in on_world.fitb[kind]]
+        assert len(on_world.fitb[kind]) == len(world.outfits["test"])  # every test outfit gives a question
+    assert [(world_ids(x.item_ids), x.label) for x in on_export.compatibility] == \
+           [(x.item_ids, x.label) for x in on_world.compatibility]

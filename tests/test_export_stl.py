@@ -1,5 +1,6 @@
 """STL-Fashion export round trip: ``load_stl_fashion(export(world))`` gives back the world's scenes, products,
-categories and boxes; images within JPEG tolerance; the images left out are counted and named."""
+categories and boxes; images within JPEG tolerance; the images left out are counted and named; chapter 5's
+data code builds the same task (splits, triplets, negatives) from the export as from the world."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fashionrec import ctl
+from fashionrec.backbones import build_backbone
 from fashionrec.config import world_profile
+from fashionrec.ctl import data as ctl_data
 from fashionrec.datasets import stl
 from fashionrec.export import Quirks
 from fashionrec.world import tasks
@@ -31,7 +35,7 @@ def world_scenes(world):
     out = {}
     for split in ("train", "valid", "test"):
         scenes, images = tasks.make_scenes(world, split, len(world.outfits[split]), size=SIZE, seed=0)
-        out.update({stl.signature("scene", s.scene_id): (s, im) for s, im in zip(scenes, images)})
+        out.update({stl.scene_signature(s.scene_id, split): (s, im) for s, im in zip(scenes, images)})
     return out
 
 
@@ -132,3 +136,54 @@ def test_category_paths_are_the_real_ones_where_stl_has_the_kind():
     ours = set(stl.CATEGORY_PATHS.values())
     assert real - ours == {"Apparel & Accessories|Jewelry|Earrings"}  # FashionWorld has no earrings
     assert {stl.short_category(p) for p in ours - real} == {"Dresses", "Hats", "Watches", "Scarves & Shawls", "Belts"}
+
+
+def features_of_nothing(backbone, images, with_regions=True, **kwargs):
+    """``backbone_maps`` without a backbone: zero features of the right count (the task is what is compared)."""
+    regions = np.zeros((len(images), 1, 1, 1), np.float16) if with_regions else None
+    return regions, np.zeros((len(images), 1), np.float32)
+
+
+def test_chapter_5_builds_the_same_task_from_the_export_as_from_the_world(world, clean, monkeypatch, tmp_path):
+    """Kang et al.'s task on both paths: the loader's scene-hash split is the world's split, the same scenes,
+    one triplet per (scene, product) pair with the same negative, the same products and categories (in
+    signature order), and the same hit-rate and training negatives, under the export's signatures."""
+    _, root = clean
+    monkeypatch.setattr(ctl_data, "backbone_maps", features_of_nothing)
+    cfg = ctl.Config.for_profile("smoke", scene_size=SIZE, product_size=SIZE)
+    backbone = build_backbone("small_cnn", pretrained=False)
+    ours = ctl.load_data(cfg, world=world, backbone=backbone, progress=False)
+    theirs = ctl.load_data(ctl.Config.for_profile("smoke", dataset="stl_fashion", data_root=str(root),
+                                                  scene_size=SIZE, product_size=SIZE),
+                           backbone=backbone, progress=False, cache_dir=tmp_path)
+    product = {i: stl.signature("product", i) for i in ours.product_ids}
+    assert [product[i] for i in ours.product_ids] == theirs.product_ids  # the same rows
+    assert ours.categories == theirs.categories and np.array_equal(ours.product_category, theirs.product_category)
+    for split in stl.SPLITS:
+        assert len(ours.scenes[split]) == len(world.outfits[split]) == len(theirs.scenes[split])  # the world's split
+        scene = {s.scene_id: stl.scene_signature(s.scene_id, split) for s in ours.scenes[split]}
+        assert [scene[s.scene_id] for s in ours.scenes[split]] == [s.scene_id for s in theirs.scenes[split]]
+        a, b = ours.splits[split], theirs.splits[split]
+        pairs = {(s.scene_id, i) for s in ours.scenes[split] for i in s.item_ids}
+        assert len({(t.scene_id, t.positive) for t in a.triplets} & pairs) == len(a.triplets) > 0.9 * len(pairs)
+        assert [(scene[t.scene_id], product[t.positive], product[t.negative], t.category) for t in a.triplets] == \
+            [(t.scene_id, t.positive, t.negative, t.category) for t in b.triplets]
+        assert [t.box for t in a.triplets] == [t.box for t in b.triplets]  # 6 decimals on both
+        for field in ("positive", "negative", "candidates", "train_negatives", "category"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), (split, field)
+    held = {i for s in ours.scenes["test"] for i in s.item_ids}  # test negatives come from the test scenes
+    assert {ours.product_ids[c] for c in ours.test.candidates.ravel()} <= held
+    assert {t.negative for t in ours.test.triplets} <= held
+
+
+def test_the_loaders_split_is_order_invariant(world, clean, quirky):
+    """The quirky export's lines are shuffled; the split by scene signature and the triplets are not."""
+    with pytest.warns(UserWarning, match="missing images"):
+        data = {name: stl.load_stl_fashion(root) for name, (_, root) in (("clean", clean), ("quirky", quirky))}
+    gone = set(data["quirky"].missing_signatures)
+    for split in stl.SPLITS:
+        clean_scenes, quirky_scenes = (stl.split_scenes(d)[split] for d in (data["clean"], data["quirky"]))
+        assert [s.scene_id for s in clean_scenes if s.scene_id not in gone] == [s.scene_id for s in quirky_scenes]
+    shuffled = list(data["clean"].scenes.values())[::-1]
+    assert stl.stl_triplets(data["clean"], shuffled, seed=3) == stl.stl_triplets(
+        data["clean"], list(data["clean"].scenes.values()), seed=3)

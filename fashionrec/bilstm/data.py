@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -113,13 +114,13 @@ class OutfitTasks:
     vocab: dict[str, int]
     train: list[tuple[str, ...]]
     test: list[tuple[str, ...]]
-    gallery: list[str]  # the test items: the softmax set X when scoring
+    gallery: list[str]  # the items of the test outfits: the softmax set X when scoring
     fitb: dict[str, list]  # "random" | "type" -> FITBQuestion list
     compatibility: list
     oracle: dict[str, np.ndarray] = field(default_factory=dict)  # FashionWorld only
     world: object | None = None
     note: str = ""
-    train_items: list[str] = field(default_factory=list)  # the training pool: what standardisers are fitted on
+    train_items: list[str] = field(default_factory=list)  # the training outfits' items: standardisers fit on them
     digest: str = ""  # the data's digest (part of the run folder's key)
 
     @property
@@ -150,29 +151,37 @@ def _table(cfg: Config, items: list, images: Callable[[], np.ndarray] | None, vo
 
 
 def _fashionworld(cfg: Config, device: torch.device | str) -> OutfitTasks:
-    """FashionWorld of the profile's size: items of all splits, train outfits, test FITB (both
-    protocols) and compatibility, each with the oracle's scores."""
-    from fashionrec.datasets.polyvore import build_vocab
+    """FashionWorld of the profile's size: train outfits, test FITB (both protocols) and compatibility,
+    each with the oracle's scores.
+
+    The items, training pool and gallery are those of the train and test outfits, in the order the
+    Polyvore path gives them (a pool in first-seen order, the rest sorted by id): what a Polyvore
+    export of this world holds, so both paths build one task. Type-matched FITB and compatibility are
+    the world's (the export writes them); random-negative FITB is built from the test outfits as on
+    Polyvore Outfits, which ships none (``polyvore.fitb_from_outfits``).
+    """
+    from fashionrec.datasets import polyvore as pv
     from fashionrec.world import tasks
     from fashionrec.world.vocab import CATEGORIES
     from fashionrec.world.world import World, WorldConfig
 
     world_cfg = WorldConfig.for_profile(cfg.profile, seed=cfg.seed)
     world = World.build(world_cfg)
-    ids = sorted(i for pool in world.pools.values() for i in pool)
+    outfits = pv.PolyvoreData(Path("fashionworld"), world.items, world.outfits)  # the world as Polyvore data
+    train_items = outfits.pool("train")
+    ids = sorted(set(train_items) | set(outfits.pool("test")))
     items = [world.items[i] for i in ids]
-    train_items = list(world.pools["train"])
-    vocab = build_vocab([world.items[i].text for i in train_items], cfg.min_word_count)
+    vocab = pv.build_vocab([world.items[i].text for i in train_items], cfg.min_word_count)
     ranks = np.array([CATEGORIES.index(it.category) for it in items])
     table = _table(cfg, items, lambda: world.images(ids, cfg.image_size), vocab, ranks, train_items, device,
                    world.cache_dir / "features" if world.cache_dir else None)
-    fitb = {neg: tasks.fitb_questions(world, "test", cfg.n_fitb, negatives=neg, seed=cfg.seed)
-            for neg in ("random", "type")}
+    fitb = {"random": pv.fitb_from_outfits(outfits, "test", cfg.n_fitb, negatives="random", seed=cfg.seed),
+            "type": tasks.fitb_questions(world, "test", cfg.n_fitb, negatives="type", seed=cfg.seed)}
     compat = tasks.compatibility_examples(world, "test", seed=cfg.seed)
     oracle = {f"fitb_{neg}": tasks.fitb_oracle(world, q, "test") for neg, q in fitb.items()}
     oracle["compatibility"] = tasks.compatibility_oracle(world, compat, "test")
     return OutfitTasks(table, vocab, [o.item_ids for o in world.outfits["train"]][: cfg.max_train_outfits],
-                       [o.item_ids for o in world.outfits["test"]], list(world.pools["test"]), fitb, compat,
+                       [o.item_ids for o in world.outfits["test"]], sorted(outfits.pool("test")), fitb, compat,
                        oracle, world, train_items=train_items, digest=store.key("fashionworld", world_cfg.key()))
 
 
@@ -185,13 +194,13 @@ def _polyvore(cfg: Config, device: torch.device | str) -> OutfitTasks:
     if cfg.dataset == "polyvore":
         data = pv.load_polyvore(cfg.data_root, drop_missing=True)
         files = {"random": "fill_in_blank_test.json", "compatibility": "fashion_compatibility_prediction.txt"}
-        fitb = {"random": data.fitb or pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
-                "type": pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
+        fitb = {"random": data.fitb or pv.fitb_from_outfits(data, "test", cfg.n_fitb, "random", seed=cfg.seed),
+                "type": pv.fitb_from_outfits(data, "test", cfg.n_fitb, "type", seed=cfg.seed)}
     elif cfg.dataset == "polyvore_outfits":
         data = load_polyvore_outfits(cfg.data_root, drop_missing=True)
         files = {"type": "fill_in_blank_test.json", "compatibility": "compatibility_test.txt"}
-        fitb = {"random": pv.fitb_from_outfits(data, "test", negatives="random", seed=cfg.seed),
-                "type": data.fitb or pv.fitb_from_outfits(data, "test", negatives="type", seed=cfg.seed)}
+        fitb = {"random": pv.fitb_from_outfits(data, "test", cfg.n_fitb, negatives="random", seed=cfg.seed),
+                "type": data.fitb or pv.fitb_from_outfits(data, "test", cfg.n_fitb, negatives="type", seed=cfg.seed)}
     else:
         raise ValueError(f"dataset must be 'fashionworld', 'polyvore' or 'polyvore_outfits'; got {cfg.dataset!r}")
     compat = data.compatibility or pv.compatibility_from_outfits(data, "test", seed=cfg.seed)

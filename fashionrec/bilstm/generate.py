@@ -104,13 +104,21 @@ def nearest_to_text(gallery: Sequence[str], query: Tensor, embeddings: dict[str,
 def generation_check(world, outfits: Sequence[tuple[str, ...]], split: str, seed: int = 0) -> dict[str, float]:
     """Automatic check of generated outfits on FashionWorld: no repeated category, share that are valid
     outfits of the world, and P(a generated outfit beats a random one) under the oracle's likelihood
-    ratio log P(o) - log P_rand(o) (invalid outfits score -inf; ties count half)."""
+    ratio log P(o) - log P_rand(o), P_rand the distribution the random outfits are drawn from
+    (``tasks.negative_model``; invalid outfits score -inf; ties count half). The outfits are made of
+    the gallery's items, the items of the split's outfits."""
     from fashionrec.metrics import auc
     from fashionrec.world import tasks
 
+    negatives = tasks.negative_model(world, split)
+
     def oracle(o: tuple[str, ...]) -> float:
         lp = world.log_prob(o, split)
-        return float(lp - world.log_prob_random(o, split)) if np.isfinite(lp) else -np.inf
+        if not np.isfinite(lp):
+            return -np.inf
+        if outside := [i for i in o if i not in negatives.index]:
+            raise ValueError(f"generation_check: item {outside[0]!r} is in no {split} outfit (not in the gallery)")
+        return float(lp - negatives.log_prob_random([negatives.index[i] for i in o]))
     repeated = sum(len({world.items[i].category for i in o}) < len(o) for o in outfits)
     randoms = [e.item_ids for e in tasks.compatibility_examples(world, split, 500, seed) if e.label == 0]
     gen = np.array([oracle(o) for o in outfits])

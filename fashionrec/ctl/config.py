@@ -27,7 +27,8 @@ class Config(ChapterConfig):
     global_levels: tuple[str, ...] = ("early", "mid", "last")  # pooled levels concatenated into the global vector
     region_level: str = "mid"  # the map whose cells are the regions f_i
     standardize: bool = True  # per-dimension standardisation of the cached features (training statistics)
-    n_scenes: tuple[int | None, int | None, int | None] = (4200, 600, 1200)  # train / valid / test; None = all
+    # scenes per split, train / valid / test (None = all); each gives one triplet per product (about 4.7)
+    n_scenes: tuple[int | None, int | None, int | None] = (900, 130, 260)
     stl_split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # STL-Fashion ships no split: scenes by hash
     train_negatives: int = 8  # same-category negatives per training scene, drawn once
     n_negatives: int = 49  # sampled negatives per test scene for the hit rate (chance k / 50)
@@ -51,7 +52,7 @@ class Config(ChapterConfig):
                       train=TrainConfig(epochs=20, batch_size=128, lr=1e-4)),
     }
     # ``fashionrec paper-path 05`` on a smoke export (600 scenes, about 2,800 pairs): ResNet-50 with random
-    # weights, 64 px scenes (a 4 x 4 region map) and 32 px products, a few hundred triplets per split,
+    # weights, 64 px scenes (a 4 x 4 region map) and 32 px products, 150 scenes (about 700 triplets),
     # 2 epochs; architecture, margin, optimiser and negatives stay the paper's.
-    PAPER_ON_CPU = dict(pretrained=False, scene_size=64, product_size=32, n_scenes=[400, 100, 100],
+    PAPER_ON_CPU = dict(pretrained=False, scene_size=64, product_size=32, n_scenes=[100, 25, 25],
                         train={"epochs": 2})

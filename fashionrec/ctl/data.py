@@ -17,7 +17,7 @@ STL-Fashion files read), the backbone's weights digest, the levels read and the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from fashionrec.config import select_device, world_profile
 from fashionrec.ctl.config import Config
 from fashionrec.records import CTLTriplet, Scene
 
-SCENES_VERSION = 1  # bump when the choice or masking of FashionWorld scenes changes
+SCENES_VERSION = 2  # bump when the choice or masking of FashionWorld scenes changes
 
 
 # ----- frozen features: regions and global vector in one pass, cached ------------------------------
@@ -203,12 +203,32 @@ def sample_negatives(positive: np.ndarray, exclude: Sequence[set[int]], pools: d
     return out
 
 
+# ----- the task's rows, the same on both paths --------------------------------------------------------
+def split_rows(triplets: list[CTLTriplet], scenes: list[Scene], pool: Collection[str], index: dict[str, int],
+               cats: np.ndarray, cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The product rows of one split's triplets: positive, negative, category, and the negatives of the
+    hit rate (``cfg.n_negatives``) and of training (``cfg.train_negatives``), both drawn with ``rng`` in
+    that order from the split's pool (``pool``: the products of its scenes) of the positive's category,
+    never one of the scene's own products. ``index`` gives product rows in signature order, so that
+    FashionWorld and its STL-Fashion export draw the same negatives."""
+    pool_idx = np.sort([index[p] for p in pool])
+    by_id = {s.scene_id: s for s in scenes}
+    pos = np.array([index[t.positive] for t in triplets])
+    exclude = [{index[p] for p in by_id[t.scene_id].item_ids} for t in triplets]
+    by_cat = {c: pool_idx[cats[pool_idx] == c] for c in np.unique(cats[pool_idx])}
+    return dict(positive=pos, negative=np.array([index[t.negative] for t in triplets]),
+                candidates=sample_negatives(pos, exclude, by_cat, cats[pos], cfg.n_negatives, rng),
+                train_negatives=sample_negatives(pos, exclude, by_cat, cats[pos], cfg.train_negatives, rng),
+                category=cats[pos])
+
+
 # ----- FashionWorld ----------------------------------------------------------------------------------
 def scenes_key(world, split: str, n: int, size: int, seed: int) -> str:
     """The data digest of a split's masked scenes: the world's key (its config and generator code), the
-    scene code (``tasks`` and ``scene``), the count, the size and the seed."""
+    scene and triplet code (``tasks``, ``scene`` and ``datasets.stl``), the count, the size and the seed."""
     return store.key("ctl-scenes", SCENES_VERSION, world.cfg.key(),
-                     store.code_digest("fashionrec.world.tasks", within="fashionrec.world"), split, n, size, seed)
+                     store.code_digest("fashionrec.world.tasks", within="fashionrec.world"),
+                     store.code_digest("fashionrec.datasets.stl"), split, n, size, seed)
 
 
 def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images: bool):
@@ -246,19 +266,22 @@ def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images:
 
 def _read_scenes(path: Path, n: int) -> tuple[list[Scene], list[CTLTriplet]]:
     """The scenes and triplets of a scene cache file, checked: at most ``n`` scenes, at most one triplet per
-    scene (of a scene in the file), one box per item, boxes of 4 numbers; a ValueError says what does not fit."""
+    (scene, product) pair of a scene in the file, one box per item, boxes of 4 numbers; a ValueError says
+    what does not fit."""
     blob = json.loads(path.read_text(encoding="utf-8"))
     scenes = [Scene(s["scene_id"], tuple(s["item_ids"]), tuple(tuple(b) for b in s["boxes"]))
               for s in blob["scenes"]]
     triplets = [CTLTriplet(**{**t, "box": tuple(t["box"])}) for t in blob["triplets"]]
-    if len(scenes) > n or len(triplets) > len(scenes):
-        raise ValueError(f"holds {len(scenes)} scenes and {len(triplets)} triplets, expected at most {n} "
-                         f"scenes and at most one triplet each")
-    ids = {s.scene_id for s in scenes}
+    pairs = {(t.scene_id, t.positive) for t in triplets}
+    if len(scenes) > n or len(pairs) < len(triplets):
+        raise ValueError(f"holds {len(scenes)} scenes and {len(triplets)} triplets ({len(pairs)} pairs), expected "
+                         f"at most {n} scenes and at most one triplet per (scene, product) pair")
+    items = {s.scene_id: set(s.item_ids) for s in scenes}
     if bad := [s.scene_id for s in scenes if len(s.boxes) != len(s.item_ids) or any(len(b) != 4 for b in s.boxes)]:
         raise ValueError(f"scene {bad[0]!r}: expected one box of 4 numbers per item")
-    if bad := [t.scene_id for t in triplets if t.scene_id not in ids or len(t.box) != 4]:
-        raise ValueError(f"triplet of scene {bad[0]!r}: not a scene of the file, or its box is not 4 numbers")
+    if bad := [t.scene_id for t in triplets if t.positive not in items.get(t.scene_id, ()) or len(t.box) != 4]:
+        raise ValueError(f"triplet of scene {bad[0]!r}: not a product of a scene of the file, or its box is not "
+                         f"4 numbers")
     return scenes, triplets
 
 
@@ -275,11 +298,21 @@ class _Lazy:
         return self.render()[sl]
 
 
+def scene_products(world) -> list[str]:
+    """The items of the world's outfits (every split), in the order of their STL-Fashion signatures: the
+    products the export writes, in the order the loader gives them."""
+    from fashionrec.datasets import stl
+
+    return sorted({i for outfits in world.outfits.values() for o in outfits for i in o.item_ids},
+                  key=lambda i: stl.signature("product", i))
+
+
 def product_features(world, cfg: Config, backbone: Backbone, device: str | torch.device = "cpu",
-                     progress: bool = True) -> tuple[list[str], np.ndarray]:
-    """Every FashionWorld item (all splits, sorted ids) and its pooled ``cfg.global_levels`` vector from
-    the product image, cached beside the world (keyed by the images' bytes)."""
-    product_ids = sorted(i for pool in world.pools.values() for i in pool)
+                     progress: bool = True, product_ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """FashionWorld items (default: every pool item, sorted ids) and their pooled ``cfg.global_levels``
+    vectors from the product images, cached beside the world (keyed by the images' bytes)."""
+    if product_ids is None:
+        product_ids = sorted(i for pool in world.pools.values() for i in pool)
     images = world.images(product_ids, size=cfg.product_size)
     _, products = backbone_maps(backbone, images, device=device, cache_dir=world.cache_dir, progress=progress,
                                 with_regions=False, global_levels=cfg.global_levels, region_level=cfg.region_level)
@@ -290,41 +323,36 @@ def fashionworld_data(world, cfg: Config, backbone: Backbone, device: str | torc
                       progress: bool = True) -> CTLData:
     """FashionWorld scenes -> masked scenes -> cached features, with negatives for training and the hit rate.
 
-    Triplets come from ``tasks.ctl_triplets`` (negatives share the category; bags and accessories share
-    the sub-category, whose body place tells the kind). Extra training negatives follow the same rule;
-    the hit-rate negatives share the coarse category (the oracle rules out another kind of bag or
-    accessory, see ``fashionrec.ctl.evaluate.fashionworld_oracle``).
+    The task is Kang et al.'s as ``stl_data`` builds it from the world's STL-Fashion export: the world's
+    splits (the export's scene signatures hash to them), the first ``cfg.n_scenes`` scenes of each in
+    signature order, one triplet per (scene, product) pair (``tasks.ctl_triplets``), the STL-Fashion
+    categories the export writes (``stl.world_category``), products in signature order, and negatives
+    from the products of the split's scenes (``split_rows``). The oracle rules out another kind of bag
+    or accessory among the hit-rate negatives (``fashionrec.ctl.evaluate.fashionworld_oracle``).
     """
-    from fashionrec.world.vocab import CATEGORIES
+    from fashionrec.datasets import stl
 
-    product_ids, products = product_features(world, cfg, backbone, device, progress)
+    product_ids = scene_products(world)
+    product_ids, products = product_features(world, cfg, backbone, device, progress, product_ids)
     index = {i: k for k, i in enumerate(product_ids)}
     levels = dict(global_levels=cfg.global_levels, region_level=cfg.region_level)
-    cats = np.array([CATEGORIES.index(world.items[i].category) for i in product_ids])
-    kind = np.array([negative_key(world.items[i]) for i in product_ids])
+    categories = tuple(sorted({stl.world_category(world.items[i]) for i in product_ids}))
+    cats = np.array([categories.index(stl.world_category(world.items[i])) for i in product_ids])
     rng = np.random.default_rng(cfg.seed)
     splits, scenes_by, test_images, keys = {}, {}, None, []
-    for split, n in zip(("train", "valid", "test"), cfg.n_scenes):
+    for split, n in zip(stl.SPLITS, cfg.n_scenes):
         n = len(world.outfits[split]) if n is None else n
         scenes, triplets, kept, render, data_key = _scenes_cached(world, split, n, cfg.scene_size, cfg.seed,
                                                                   split == "test")
-        regions, glob = backbone_maps(backbone, _Lazy(render, len(scenes)), device=device,
+        regions, glob = backbone_maps(backbone, _Lazy(render, len(triplets)), device=device,
                                       cache_dir=world.cache_dir, data_key=data_key, progress=progress, **levels)
-        pool = np.array([index[i] for i in world.pools[split]])
-        pos = np.array([index[t.positive] for t in triplets])
-        exclude = [{index[i] for i in s.item_ids} for s in scenes]
-        by_kind = {k: pool[kind[pool] == k] for k in np.unique(kind[pool])}
-        by_cat = {c: pool[cats[pool] == c] for c in np.unique(cats[pool])}
-        splits[split] = CTLSplit(
-            triplets, regions, glob, pos, np.array([index[t.negative] for t in triplets]),
-            candidates=sample_negatives(pos, exclude, by_cat, cats[pos], cfg.n_negatives, rng),
-            train_negatives=sample_negatives(pos, exclude, by_kind, kind[pos], cfg.train_negatives, rng),
-            category=cats[pos])
+        pool = {i for s in scenes for i in s.item_ids}
+        splits[split] = CTLSplit(triplets, regions, glob, **split_rows(triplets, scenes, pool, index, cats, cfg, rng))
         scenes_by[split] = scenes
         keys.append(data_key)
         if split == "test":
             test_images = kept
-    return CTLData(product_ids, np.asarray(products), cats, CATEGORIES, splits, scenes_by,
+    return CTLData(product_ids, np.asarray(products), cats, categories, splits, scenes_by,
                    scene_image=lambda split, row: _test_only(test_images, split)[row],
                    product_image=lambda ids: world.images(list(ids), size=cfg.product_size),
                    digest=store.key("fashionworld", world.cfg.key(), keys), world=world)
@@ -338,37 +366,30 @@ def _test_only(images: np.ndarray, split: str) -> np.ndarray:
 
 def _masked_scenes(world, split: str, n: int, size: int, seed: int
                    ) -> tuple[list[Scene], list[CTLTriplet], np.ndarray]:
-    """tasks.make_scenes (scenes whose items all have a negative) + tasks.ctl_triplets, and each scene with
-    its triplet's product box masked: uint8 (N, size, size, 3)."""
+    """The split's first ``n`` scenes in the order of their STL-Fashion signatures (tasks.make_scenes of
+    every outfit), tasks.ctl_triplets, and each triplet's scene with its product's box masked:
+    uint8 (N, size, size, 3)."""
+    from fashionrec.datasets import stl
     from fashionrec.world import tasks
     from fashionrec.world.scene import mask_box
 
-    scenes, images = tasks.make_scenes(world, split, n, size=size, seed=seed)
-    keep = _has_negatives(world, split, scenes)
-    scenes, images = [s for s, k in zip(scenes, keep) if k], images[keep]
+    scenes, images = tasks.make_scenes(world, split, len(world.outfits[split]), size=size, seed=seed)
+    order = sorted(range(len(scenes)), key=lambda k: stl.scene_signature(scenes[k].scene_id, split))[:n]
+    scenes, images = [scenes[k] for k in order], images[order]
     triplets = tasks.ctl_triplets(world, split, scenes, seed=seed)
-    return scenes, triplets, np.stack([mask_box(im, t.box) for im, t in zip(images, triplets)])
-
-
-def _has_negatives(world, split: str, scenes: list[Scene]) -> np.ndarray:
-    """(N,) bool: every item of the scene has another item of its kind in the split's pool.
-
-    ``tasks.ctl_triplets`` needs one for whichever item it removes; tiny worlds (smoke) can lack it.
-    """
-    count: dict[int, int] = {}
-    for i in world.pools[split]:
-        count[negative_key(world.items[i])] = count.get(negative_key(world.items[i]), 0) + 1
-    return np.array([all(count[negative_key(world.items[i])] > 1 for i in s.item_ids) for s in scenes], dtype=bool)
+    row = {s.scene_id: k for k, s in enumerate(scenes)}
+    masked = [mask_box(images[row[t.scene_id]], t.box) for t in triplets]
+    return scenes, triplets, np.stack(masked) if masked else np.zeros((0, size, size, 3), np.uint8)
 
 
 def negative_key(item) -> int:
-    """The negative-sampling key of tasks.ctl_triplets: sub-category for bags and accessories, else category."""
+    """The kind of a FashionWorld item that the box's place on the body tells: its sub-category for bags
+    and accessories, else its category (the oracle rules out hit-rate negatives of another kind)."""
     from fashionrec.world.vocab import CATEGORIES, SUBCATEGORY_LIST
 
     if item.category in ("bag", "accessory"):
         return 100 + SUBCATEGORY_LIST.index(item.subcategory)
     return CATEGORIES.index(item.category)
-
 
 
 # ----- STL-Fashion -----------------------------------------------------------------------------------
@@ -391,17 +412,18 @@ def stl_files_digest(source, signatures: Sequence[str]) -> str:
 
 def stl_data(cfg: Config, backbone: Backbone, device: str | torch.device = "cpu", progress: bool = True,
              cache_dir: Path | str | None = None) -> CTLData:
-    """STL-Fashion from ``cfg.data_root``: split by scene, one triplet per (scene, product), masked scenes,
-    cached features, and negatives of the same category for training and the hit rate."""
+    """STL-Fashion from ``cfg.data_root``: split by scene signature (``stl.split_scenes``), the first
+    ``cfg.n_scenes`` scenes of each split, one triplet per (scene, product) pair, masked scenes, cached
+    features, and negatives of the same category for training and the hit rate (``split_rows``)."""
     from fashionrec.datasets import stl
 
     source = stl.load_stl_fashion(cfg.data_root)
     cache = Path(cache_dir) if cache_dir is not None else store.cache_root()
     categories = source.categories
-    by_split = stl.split_scenes(source, cfg.stl_split, seed=cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    by_split = {split: scenes[:n] for (split, scenes), n in zip(stl.split_scenes(source, cfg.stl_split).items(),
+                                                                  cfg.n_scenes)}
     made = {split: stl.stl_triplets(source, scenes, seed=cfg.seed) for split, scenes in by_split.items()}
-    product_ids = sorted({p for trip, pool in made.values() for p in pool})
+    product_ids = sorted(source.items)  # every product, in signature order
     index = {p: k for k, p in enumerate(product_ids)}
     digest = stl_files_digest(source, [*product_ids, *source.scenes])
     images = stl.ImageList(lambda p: stl.product_image(source, p, cfg.product_size), product_ids, cfg.product_size)
@@ -410,10 +432,9 @@ def stl_data(cfg: Config, backbone: Backbone, device: str | torch.device = "cpu"
                                 data_key=store.key(digest, "products", product_ids, cfg.product_size),
                                 with_regions=False, **levels)
     cats = np.array([categories.index(source.items[p].category) for p in product_ids])
+    rng = np.random.default_rng(cfg.seed)
     splits = {}
-    for split, n in zip(("train", "valid", "test"), cfg.n_scenes):
-        triplets, pool = made[split]
-        triplets = triplets[:n]
+    for split, (triplets, pool) in made.items():
         if not triplets:
             raise ValueError(f"STL-Fashion under {cfg.data_root}: the {split} split has no triplet "
                              f"({len(by_split[split])} scenes); use more data or another stl_split")
@@ -421,17 +442,9 @@ def stl_data(cfg: Config, backbone: Backbone, device: str | torch.device = "cpu"
         data_key = store.key(digest, split, [asdict(t) for t in triplets], cfg.scene_size)
         regions, glob = backbone_maps(backbone, scenes, device=device, cache_dir=cache, progress=progress,
                                       data_key=data_key, **levels)
-        pool_idx = np.array([index[p] for p in pool])
-        pos = np.array([index[t.positive] for t in triplets])
-        exclude = [{index[p] for p in source.scenes[t.scene_id].item_ids} for t in triplets]
-        by_cat = {c: pool_idx[cats[pool_idx] == c] for c in np.unique(cats[pool_idx])}
-        splits[split] = CTLSplit(
-            triplets, regions, np.asarray(glob), pos, np.array([index[t.negative] for t in triplets]),
-            candidates=sample_negatives(pos, exclude, by_cat, cats[pos], cfg.n_negatives, rng),
-            train_negatives=sample_negatives(pos, exclude, by_cat, cats[pos], cfg.train_negatives, rng),
-            category=cats[pos])
-    return CTLData(product_ids, np.asarray(products), cats, categories, splits,
-                   {split: [source.scenes[t.scene_id] for t in splits[split].triplets] for split in splits},
+        splits[split] = CTLSplit(triplets, regions, np.asarray(glob),
+                                 **split_rows(triplets, by_split[split], pool, index, cats, cfg, rng))
+    return CTLData(product_ids, np.asarray(products), cats, categories, splits, by_split,
                    scene_image=lambda split, row: stl.masked_scene(source, splits[split].triplets[row], cfg.scene_size),
                    product_image=lambda ids: np.stack([stl.product_image(source, p, cfg.product_size) for p in ids]),
                    digest=digest)

@@ -170,16 +170,18 @@ def export(world, out: Path, quirks, image_size: int = 128):
 
     ``nondisjoint/{train,valid,test}.json``, ``compatibility_{split}.txt`` (the world's outfits and as
     many random ones), ``fill_in_blank_{split}.json`` (type-matched negatives, as the dataset's
-    "resampled" questions; the right answer at a random position), ``polyvore_item_metadata.json``,
-    ``polyvore_outfit_titles.json``, ``categories.csv`` (CRLF) and ``images/<item_id>.jpg``. Task files
-    name items ``<set_id>_<index>``: entries with an item in no outfit of their split cannot be written
-    and are counted in ``notes``. Quirks: missing and mixed-size images (``ImageWriter``) and, with
-    ``format_quirks``, the real files': items listed out of index order, empty titles (the text is in
-    ``url_name``), a semantic name with a trailing space, a repeated category id, no final line end.
+    "resampled" questions; the right answer at a random position; as many as chapter 1 asks,
+    ``bilstm.Config.n_fitb``), ``polyvore_item_metadata.json``, ``polyvore_outfit_titles.json``,
+    ``categories.csv`` (CRLF) and ``images/<item_id>.jpg``. Task files name items ``<set_id>_<index>``
+    (an item by its first outfit of the split): the world's tasks draw their negatives from the items of
+    the split's outfits (``tasks.outfit_items``), so every question and outfit is written. Quirks:
+    missing and mixed-size images (``ImageWriter``) and, with ``format_quirks``, the real files': items
+    listed out of index order, empty titles (the text is in ``url_name``), a semantic name with a
+    trailing space, a repeated category id, no final line end.
     """
     import json
-    from collections import Counter
 
+    from fashionrec.bilstm.config import Config
     from fashionrec.export import Exported, ImageWriter
     from fashionrec.world import tasks
 
@@ -207,7 +209,7 @@ def export(world, out: Path, quirks, image_size: int = 128):
     (out / "polyvore_item_metadata.json").write_text(json.dumps(meta), encoding="utf-8")
     titles = {set_id[o.outfit_id]: {"url_name": o.text, "title": o.text} for s in SPLITS for o in world.outfits[s]}
     (out / "polyvore_outfit_titles.json").write_text(json.dumps(titles), encoding="utf-8")
-    left_out, counts = Counter(), {"items": len(item_id)}
+    counts = {"items": len(item_id)}
     for split in SPLITS:
         outfits, name = [], {}  # name: world item -> "<set_id>_<index>" of its first outfit in the split
         for k, o in enumerate(world.outfits[split]):
@@ -221,20 +223,14 @@ def export(world, out: Path, quirks, image_size: int = 128):
         lines = []
         for e in tasks.compatibility_examples(world, split, seed=world.cfg.seed):
             names = ([f"{set_id[outfit_of[e.item_ids]]}_{j + 1}" for j in range(len(e.item_ids))] if e.label
-                     else [name.get(i) for i in e.item_ids])
-            if None in names:
-                left_out[f"{split} compatibility outfits"] += 1
-                continue
+                     else [name[i] for i in e.item_ids])
             lines.append(f"{e.label} {' '.join(names)}\n")
         (folder / f"compatibility_{split}.txt").write_text("".join(lines), encoding="utf-8")
         questions = []
-        for q in tasks.fitb_questions(world, split, len(world.outfits[split]), "type", seed=world.cfg.seed):
+        for q in tasks.fitb_questions(world, split, Config.n_fitb, "type", seed=world.cfg.seed):
             own = set_id[outfit_of[tasks.fill(q.context, q.candidates[q.answer])]]
             blank = q.context.index(None)
-            answers = [f"{own}_{blank + 1}" if k == q.answer else name.get(c) for k, c in enumerate(q.candidates)]
-            if None in answers:
-                left_out[f"{split} FITB questions"] += 1
-                continue
+            answers = [f"{own}_{blank + 1}" if k == q.answer else name[c] for k, c in enumerate(q.candidates)]
             questions.append({"question": [f"{own}_{j + 1}" for j, i in enumerate(q.context) if i is not None],
                               "answers": answers, "blank_position": blank + 1})
         (folder / f"fill_in_blank_{split}.json").write_text(json.dumps(questions), encoding="utf-8")
@@ -244,6 +240,4 @@ def export(world, out: Path, quirks, image_size: int = 128):
     writer.choose_missing([f"images/{new}.jpg" for new in item_id.values()])
     for (i, new), pixels in zip(item_id.items(), world.images(list(item_id), image_size)):
         writer.write(f"images/{new}.jpg", pixels)
-    notes = [f"left out {n} {kind}: an item in no outfit of the split has no '<set_id>_<index>' name"
-             for kind, n in left_out.items()]
-    return Exported("polyvore_outfits", out, counts, writer.missing, notes)
+    return Exported("polyvore_outfits", out, counts, writer.missing)

@@ -10,8 +10,9 @@ Layout under ``data_root`` (see data/README.md, section STL-Fashion)::
                         scene and product images by signature (the path of the dataset's
                         i.pinimg.com/400x URLs); a flat images/<s>.jpg is accepted too
 
-The dataset ships no split and no negatives: ``split_scenes`` splits by scene (deterministic in the
-seed) and ``stl_triplets`` draws one negative of the product's category per (scene, product) pair.
+The dataset ships no split and no negatives: ``split_scenes`` splits by a hash of the scene signature
+(the same split whatever the order of the lines or the seed) and ``stl_triplets`` draws one negative
+of the product's category per (scene, product) pair (``pair_triplets``, Kang et al.'s triplets).
 Records are those of ``fashionrec.records``: ``Item`` per product (``category`` = the last
 level of the category path, ``subcategory`` = the whole path), ``Scene`` per scene (its products and
 boxes), ``CTLTriplet`` per pair. Missing images are counted and named (``missing_signatures``),
@@ -25,8 +26,10 @@ FashionWorld in this layout (``fashionrec export stl_fashion``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +44,8 @@ PAIRS_FILE = "fashion.json"
 CATEGORY_FILE = "fashion-cat.json"
 IMAGES_DIR = "images"
 LAYOUT = "data/README.md#stl-fashion"
+SPLITS = ("train", "valid", "test")
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # ctl.Config.stl_split's default
 
 
 def image_url(signature: str) -> str:
@@ -175,39 +180,59 @@ def load_stl_fashion(root: Path | str, check_images: bool = True) -> STLFashion:
     return data
 
 
-def split_scenes(data: STLFashion, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
-                 seed: int = 0) -> dict[str, list[Scene]]:
-    """Train / valid / test scenes, by a seeded hash of the scene signature (stable as the data grow)."""
-    def u(sig: str) -> float:
-        return int(hashlib.sha1(f"{seed}:{sig}".encode()).hexdigest()[:12], 16) / 16**12
-    cuts = np.cumsum(fractions)
-    out: dict[str, list[Scene]] = {"train": [], "valid": [], "test": []}
+def scene_split(sig: str, fractions: tuple[float, float, float] = SPLIT_FRACTIONS) -> str:
+    """"train", "valid" or "test": where a uniform hash of the scene signature falls among ``fractions``."""
+    u = int(hashlib.sha1(sig.encode()).hexdigest()[:12], 16) / 16**12
+    return SPLITS[min(int(np.searchsorted(np.cumsum(fractions), u, side="right")), 2)]
+
+
+def split_scenes(data: STLFashion, fractions: tuple[float, float, float] = SPLIT_FRACTIONS
+                 ) -> dict[str, list[Scene]]:
+    """Train / valid / test scenes by ``scene_split`` of their signatures, each in signature order.
+
+    STL ships no split; a hash of the signature gives one that depends on nothing else (not the order
+    of the lines, nor a seed) and stays put as the data grow.
+    """
+    out: dict[str, list[Scene]] = {split: [] for split in SPLITS}
     for sig in sorted(data.scenes):
-        split = ("train", "valid", "test")[min(int(np.searchsorted(cuts, u(sig), side="right")), 2)]
-        out[split].append(data.scenes[sig])
+        out[scene_split(sig, fractions)].append(data.scenes[sig])
     return out
 
 
-def stl_triplets(data: STLFashion, scenes: list[Scene], seed: int = 0) -> tuple[list[CTLTriplet], list[str]]:
-    """One triplet per (scene, product): the negative is a random product of the same category among the
-    products of ``scenes`` (the split's pool), never one of the scene's own products.
+def pair_triplets(scenes: list[Scene], category: Mapping[str, str], seed: int = 0,
+                  scene_key: Callable[[str], str] = str, product_key: Callable[[str], str] = str
+                  ) -> tuple[list[CTLTriplet], list[str]]:
+    """Kang et al.'s triplets: one per (scene, product) pair, the negative a random product of the same
+    ``category`` among the products of ``scenes`` (the split's pool), never one of the scene's own.
 
-    Returns the triplets and the pool (product ids, sorted). Pairs whose category has no other product
-    in the pool are left out.
+    Everything is in a canonical order, so that no order of records changes a draw: the pairs by
+    (``scene_key``, ``product_key``), the pool by ``product_key``; then one ``default_rng(seed)`` draws
+    the negatives in turn. The keys are the signatures on STL-Fashion (the default, the ids themselves)
+    and the export's signatures on FashionWorld (``world.tasks.ctl_triplets``), so that both build the
+    same triplets. Pairs whose category has no other product in the pool are left out.
+
+    Returns the triplets and the pool (product ids in ``product_key`` order).
     """
     rng = np.random.default_rng(seed)
-    pool = sorted({p for s in scenes for p in s.item_ids})
+    pool = sorted({p for s in scenes for p in s.item_ids}, key=product_key)
     by_cat: dict[str, list[str]] = {}
     for p in pool:
-        by_cat.setdefault(data.items[p].category, []).append(p)
+        by_cat.setdefault(category[p], []).append(p)
     triplets = []
-    for scene in scenes:
-        for product, box in zip(scene.item_ids, scene.boxes):
-            cat = data.items[product].category
-            options = [p for p in by_cat[cat] if p not in scene.item_ids]
+    for scene in sorted(scenes, key=lambda s: scene_key(s.scene_id)):
+        own = set(scene.item_ids)
+        for product, box in sorted(zip(scene.item_ids, scene.boxes), key=lambda pb: product_key(pb[0])):
+            options = [p for p in by_cat[category[product]] if p not in own]
             if options:
-                triplets.append(CTLTriplet(scene.scene_id, product, options[rng.integers(len(options))], cat, box))
+                triplets.append(CTLTriplet(scene.scene_id, product, options[rng.integers(len(options))],
+                                           category[product], box))
     return triplets, pool
+
+
+def stl_triplets(data: STLFashion, scenes: list[Scene], seed: int = 0) -> tuple[list[CTLTriplet], list[str]]:
+    """``pair_triplets`` of ``scenes`` with the products' categories (fashion-cat.json's last level):
+    the triplets, in (scene, product) signature order, and the pool (product signatures, sorted)."""
+    return pair_triplets(scenes, {p: it.category for p, it in data.items.items()}, seed)
 
 
 def read_image(path: Path | str) -> np.ndarray:
@@ -272,9 +297,26 @@ CATEGORY_PATHS: dict[str, str] = {
 }
 
 
+def world_category(item: Item) -> str:
+    """The STL-Fashion category ``export`` gives a FashionWorld item: the last level of its
+    ``CATEGORY_PATHS`` path (all bags are "Handbags, Wallets & Cases", as in fashion-cat.json)."""
+    return short_category(CATEGORY_PATHS[item.subcategory])
+
+
 def signature(kind: str, ident: str) -> str:
-    """The 32-hex-digit signature ``export`` gives a world product (``kind="product"``) or scene."""
+    """The 32-hex-digit signature ``export`` gives a world product (``kind="product"``)."""
     return hashlib.md5(f"fashionworld:{kind}:{ident}".encode()).hexdigest()
+
+
+def scene_signature(scene_id: str, split: str) -> str:
+    """The signature ``export`` gives a world scene of ``split``: the md5 of its id, with the first
+    counter appended that makes ``scene_split`` (default fractions) put it in ``split``, so the loader's
+    split of an export is the world's."""
+    for k in itertools.count():
+        sig = signature("scene", scene_id if k == 0 else f"{scene_id}#{k}")
+        if scene_split(sig) == split:
+            return sig
+    raise AssertionError("unreachable")
 
 
 def signature_path(sig: str) -> str:
@@ -290,11 +332,13 @@ def export(world, out: Path, quirks, image_size: int = 128):
     box tight around the item's pixels as ``(left, top, right, bottom)`` normalised, 6 decimals, as the
     real file. ``fashion-cat.json`` maps each product to ``CATEGORY_PATHS[subcategory]``, one JSON
     object on one line as the real one. Scene and product images (the product on white, as
-    ``World.images``) go to ``images/ab/cd/ef/<sig>.jpg``; signatures are ``signature(kind, id)``
-    (scene ids are ``make_scenes``'s, ``<split>-s<k>``). STL ships no split: the world's splits are
-    not written (the loader splits scenes by hash). Quirks: missing and mixed-size images
-    (``ImageWriter``; Pinterest's 400x images have mixed heights); with ``format_quirks`` the lines are
-    in a shuffled order, not grouped by scene. Deterministic in ``quirks.seed``.
+    ``World.images``) go to ``images/ab/cd/ef/<sig>.jpg``. Products are ``signature("product", id)``;
+    scenes are ``scene_signature(id, split)`` (ids are ``make_scenes``'s, ``<split>-s<k>``): STL ships
+    no split and none is written, but the loader's hash split (``split_scenes``, default fractions) of
+    these signatures is the world's, so each scene is scored with the generator of its own split.
+    Quirks: missing and mixed-size images (``ImageWriter``; Pinterest's 400x images have mixed
+    heights); with ``format_quirks`` the lines are in a shuffled order, not grouped by scene.
+    Deterministic in ``quirks.seed``.
     """
     from fashionrec.export import Exported, ImageWriter
     from fashionrec.world import tasks
@@ -302,11 +346,11 @@ def export(world, out: Path, quirks, image_size: int = 128):
     out = Path(out)
     rng = np.random.default_rng(quirks.seed)
     rows, scene_images = [], {}
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         scenes, images = tasks.make_scenes(world, split, len(world.outfits[split]), size=image_size,
                                            seed=quirks.seed)
         for scene, image in zip(scenes, images):
-            sig = signature("scene", scene.scene_id)
+            sig = scene_signature(scene.scene_id, split)
             scene_images[sig] = image
             rows += [{"product": signature("product", i), "scene": sig, "bbox": [round(v, 6) for v in box]}
                      for i, box in zip(scene.item_ids, scene.boxes)]
@@ -328,4 +372,5 @@ def export(world, out: Path, quirks, image_size: int = 128):
     return Exported("stl_fashion", out, {"scenes": len(scene_images), "products": len(products),
                                          "pairs": len(rows)}, sorted(writer.missing),
                     [f"the world's {len(world.outfits['train'])}/{len(world.outfits['valid'])}/"
-                     f"{len(world.outfits['test'])} outfits are scenes; STL ships no split, so none is written"])
+                     f"{len(world.outfits['test'])} outfits are scenes; STL ships no split and none is written, "
+                     f"but the scene signatures hash to the world's splits (stl.split_scenes)"])

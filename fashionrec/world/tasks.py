@@ -7,27 +7,41 @@ exact likelihoods (``World.log_prob``) unless documented otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 
 import numpy as np
 
 from fashionrec.records import (CompatibilityExample, ConsumerPhoto, CTLTriplet, FITBQuestion, MultimodalQuery,
                       RankingList, Scene)
-from .vocab import COLORS, MATERIALS, PATTERNS
+from .model import OutfitModel
 from .world import World
 
 C2S_CATEGORIES = ("dresses", "skirts", "tops", "bottoms")
 
 
 # ----- fill in the blank (Han et al. 2017) -------------------------------------------------------
+def outfit_items(world: World, split: str) -> list[str]:
+    """The items of the split's outfits, in pool order: what negatives are drawn from.
+
+    Both Polyvore datasets draw their task negatives from the items of the split's outfits (Han et al.
+    2017: random items from other outfits; Vasileva et al. 2018 likewise): their task files name items
+    ``<set_id>_<index>``, so an item in no outfit cannot be one. A split's pool also holds items that
+    no outfit drew; they are left out.
+    """
+    used = {i for o in world.outfits[split] for i in o.item_ids}
+    return [i for i in world.pools[split] if i in used]
+
+
 def fitb_questions(world: World, split: str, n: int, negatives: str = "type",
                    n_candidates: int = 4, seed: int = 0) -> list[FITBQuestion]:
-    """FITB from the split's outfits: blank one item; negatives are random items of the split's pool
-    (``"random"``, Han et al.'s original protocol) or of the blank's category (``"type"``)."""
+    """FITB from the split's outfits: blank one item; negatives are random items of the split's outfits
+    (``"random"``, Han et al.'s original protocol) or of the blank's category (``"type"``), drawn from
+    ``outfit_items`` as on both Polyvore datasets."""
     if negatives not in ("random", "type"):
         raise ValueError(f"negatives must be 'random' or 'type', not {negatives!r}")
     rng = np.random.default_rng(seed)
-    pool = world.pools[split]
+    pool = outfit_items(world, split)
     questions, skipped = [], 0
     for outfit in _pick(world.outfits[split], n, rng):
         t = int(rng.integers(len(outfit.item_ids)))
@@ -67,10 +81,17 @@ def fitb_oracle(world: World, questions: list[FITBQuestion], split: str) -> np.n
 
 
 # ----- compatibility ---------------------------------------------------------------------------
+def negative_model(world: World, split: str) -> OutfitModel:
+    """The generator restricted to ``outfit_items``: its noisy-outfit model draws compatibility negatives."""
+    return OutfitModel([world.items[i] for i in outfit_items(world, split)], world.cfg.params)
+
+
 def compatibility_examples(world: World, split: str, n: int | None = None, seed: int = 0) -> list[CompatibilityExample]:
-    """The split's outfits (label 1) and as many random combinations of the split's items (label 0)."""
+    """The split's outfits (label 1) and as many random combinations (label 0) of the items of the split's
+    outfits (``negative_model``'s noisy-outfit model: random slots, uniform items), as both Polyvore
+    datasets draw their negatives from the items of the split's outfits."""
     rng = np.random.default_rng(seed)
-    model = world.models[split]
+    model = negative_model(world, split)
     positives = _pick(world.outfits[split], n or len(world.outfits[split]), rng)
     examples = [CompatibilityExample(o.item_ids, 1) for o in positives]
     for _ in positives:
@@ -81,8 +102,11 @@ def compatibility_examples(world: World, split: str, n: int | None = None, seed:
 
 
 def compatibility_oracle(world: World, examples: list[CompatibilityExample], split: str) -> np.ndarray:
-    """Likelihood ratio log P(outfit) - log P_rand(outfit): the Bayes-optimal compatibility score."""
-    return np.array([world.log_prob(e.item_ids, split) - world.log_prob_random(e.item_ids, split)
+    """Likelihood ratio log P(outfit) - log P_rand(outfit): the Bayes-optimal compatibility score, with
+    P the split's generator (the positives') and P_rand the distribution the negatives are drawn from
+    (``negative_model``'s noisy-outfit model, exact: ``OutfitModel.log_prob_random``)."""
+    model = negative_model(world, split)
+    return np.array([world.log_prob(e.item_ids, split) - model.log_prob_random([model.index[i] for i in e.item_ids])
                      for e in examples])
 
 
@@ -120,16 +144,22 @@ def c2s_category(world: World, item_id: str) -> str | None:
 
 
 def consumer_to_shop(world: World, split: str, photos_per_item: int = 2, lookalikes: bool = True,
-                     seed: int = 0) -> tuple[list[ConsumerPhoto], list[str]]:
-    """Street photos of the split's shop items (the queries) and the shop gallery's item ids,
-    with look-alike distractors added to the gallery when ``lookalikes``."""
-    rng = np.random.default_rng(seed)
-    shop = [i for i in world.pools[split] if c2s_category(world, i)]
-    photos = [ConsumerPhoto(f"{split}-{i}-p{k}", i, c2s_category(world, i))
-              for i in shop for k in range(photos_per_item)]
-    gallery = list(shop)
+                     seed: int | None = None) -> tuple[list[ConsumerPhoto], list[str]]:
+    """Street photos (the queries) and the shop gallery's item ids of ``split``, as in DeepFashion's
+    consumer-to-shop benchmark (Liu et al., CVPR 2016): every gallery item is a product with its own
+    consumer photos in the split, so every item is queried, and the hard distractors are other products.
+
+    With ``lookalikes``, each shop item's two look-alikes (``World.with_lookalikes``, drawn with ``seed``;
+    None: the world's seed, as the DeepFashion export draws them) are such products: each has a shop
+    image in the gallery and ``photos_per_item`` street photos. The gallery lists the split's shop items,
+    then the look-alikes in id order; the photos follow the gallery, item by item.
+    """
+    rng = np.random.default_rng(world.cfg.seed if seed is None else seed)
+    gallery = [i for i in world.pools[split] if c2s_category(world, i)]
     if lookalikes:
-        gallery += sorted(world.with_lookalikes(shop, rng))
+        gallery += sorted(world.with_lookalikes(gallery, rng))
+    photos = [ConsumerPhoto(f"{split}-{i}-p{k}", i, c2s_category(world, i))
+              for i in gallery for k in range(photos_per_item)]
     return photos, gallery
 
 
@@ -153,41 +183,45 @@ def c2s_attribute_oracle(world: World, photos: list[ConsumerPhoto], gallery: lis
 
 # ----- Complete the Look (Kang et al. 2019) ----------------------------------------------------
 def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0) -> tuple[list[Scene], np.ndarray]:
-    """Scenes of ``n`` of the split's outfits worn by a figure, with their boxes, and the images."""
+    """Scenes of ``n`` of the split's outfits (picked with ``seed``) worn by a figure, with their boxes
+    (6 decimals, as STL-Fashion's fashion.json), and the images.
+
+    Scene ``<split>-s<k>`` is the split's outfit k, rendered with a seed of the world and the outfit
+    alone, so a scene is the same whichever scenes are made with it (the chapter and the STL export).
+    """
     from .scene import render_scene
 
     rng = np.random.default_rng(seed)
     scenes, images = [], []
-    for k, outfit in enumerate(_pick(world.outfits[split], n, rng)):
+    for k in _pick(list(range(len(world.outfits[split]))), n, rng):
+        outfit = world.outfits[split][k]
+        scene_seed = int(hashlib.sha1(f"{world.cfg.seed}:{outfit.outfit_id}".encode()).hexdigest()[:8], 16)
         image, boxes = render_scene([world.items[i] for i in outfit.item_ids],
-                                    [world.render_seeds[i] for i in outfit.item_ids], int(rng.integers(2**31)), size)
-        scenes.append(Scene(f"{split}-s{k:05d}", outfit.item_ids, tuple(tuple(b) for b in boxes)))
+                                    [world.render_seeds[i] for i in outfit.item_ids], scene_seed, size)
+        scenes.append(Scene(f"{split}-s{k:05d}", outfit.item_ids, tuple(tuple(round(float(v), 6) for v in b)
+                                                                         for b in boxes)))
         images.append(image)
     return scenes, np.stack(images)
 
 
 def ctl_triplets(world: World, split: str, scenes: list[Scene], seed: int = 0) -> list[CTLTriplet]:
-    """One (scene, removed product, negative) triplet per scene. Negatives share the product's category
-    (its sub-category for bags and accessories, whose body place tells the kind); a scene whose product
-    has no such item left in the pool gets no triplet."""
-    rng = np.random.default_rng(seed)
-    pool = world.pools[split]
-    triplets = []
-    for scene in scenes:
-        t = int(rng.integers(len(scene.item_ids)))
-        pos = world.items[scene.item_ids[t]]
-        key = "subcategory" if pos.category in ("bag", "accessory") else "category"
-        options = [i for i in pool if getattr(world.items[i], key) == getattr(pos, key) and i not in scene.item_ids]
-        if not options:  # a tiny pool may hold no other item of that kind: no triplet for this scene
-            continue
-        neg = options[rng.integers(len(options))]
-        triplets.append(CTLTriplet(scene.scene_id, pos.item_id, neg, pos.category, scene.boxes[t]))
+    """Kang et al.'s triplets as the STL-Fashion loader builds them (``datasets.stl.pair_triplets``): one per
+    (scene, product) pair, the negative a random product of the same STL-Fashion category
+    (``stl.world_category``, what the export writes; all bags share one) among the products of ``scenes``,
+    never one of the scene's own. Pairs and pool are in the export's signature order, so the triplets are
+    those the loader builds from the export; a pair whose category has no other product gets none."""
+    from fashionrec.datasets import stl
+
+    category = {i: stl.world_category(world.items[i]) for s in scenes for i in s.item_ids}
+    triplets, _ = stl.pair_triplets(scenes, category, seed, scene_key=lambda s: stl.scene_signature(s, split),
+                                    product_key=lambda i: stl.signature("product", i))
     return triplets
 
 
 def ctl_oracle(world: World, triplets: list[CTLTriplet], scenes: list[Scene], split: str,
                candidates: str = "negative") -> np.ndarray:
-    """log P(the scene's other items + candidate) for each triplet's positive or negative product.
+    """log P(the scene's other items + candidate) for each triplet's positive or negative product, under
+    the generator of ``split``, the one each scene's outfit was drawn from.
 
     The Bayes-optimal score given the scene's remaining items (it ignores box geometry).
     """
@@ -202,39 +236,18 @@ def ctl_oracle(world: World, triplets: list[CTLTriplet], scenes: list[Scene], sp
 
 # ----- multimodal queries (Sadeh et al. 2019) ---------------------------------------------------
 def multimodal_queries(world: World, split: str, n: int, seed: int = 0) -> list[MultimodalQuery]:
-    """Image + request: add a pattern or material, remove one, or replace a colour. ``relevant`` =
-    items of the same sub-category whose metadata satisfies the request."""
-    rng = np.random.default_rng(seed)
+    """Image + request on the split's pool, judged on the generator's attributes: add a pattern or
+    material, remove one, or replace a colour, drawn by ``datasets.catalog.attribute_queries`` (the one
+    rule set; ``relevant`` = items of the same sub-category that meet the request). Chapter 4 poses
+    them on the attributes the items' ``styles.csv`` rows state instead (``joint_embedding.from_world``)."""
+    from fashionrec.datasets.catalog import attribute_queries
+
     pool = [world.items[i] for i in world.pools[split]]
-    queries: list[MultimodalQuery] = []
-    for attempt in range(1000 * n + 1000):  # bounded: a pool with no answerable request must not hang
-        if len(queries) == n:
-            break
-        q = pool[rng.integers(len(pool))]
-        kind = ("add", "remove", "replace")[len(queries) % 3]
-        if kind == "replace":
-            wanted = (COLORS[rng.integers(len(COLORS))],)
-            unwanted = (q.colors[0],)
-        elif kind == "add":
-            attr = PATTERNS[1:] if rng.random() < 0.5 else MATERIALS
-            wanted, unwanted = (attr[rng.integers(len(attr))],), ()
-        else:
-            wanted, unwanted = (), ((q.pattern,) if q.pattern != "solid" else (q.colors[-1],))
-        if set(wanted) & set(_words(q)) or set(unwanted) - set(_words(q)):
-            continue  # a request must change something
-        relevant = tuple(it.item_id for it in pool if it.subcategory == q.subcategory and it.item_id != q.item_id
-                         and set(wanted) <= set(_words(it)) and not set(unwanted) & set(_words(it)))
-        if relevant:
-            queries.append(MultimodalQuery(f"{split}-q{len(queries):04d}", q.item_id, kind, wanted, unwanted, relevant))
+    queries = attribute_queries(pool, n, seed)
     if len(queries) < n:
         raise ValueError(f"multimodal_queries({split!r}): only {len(queries)} of {n} answerable requests in "
-                         f"{attempt + 1} draws from a pool of {len(pool)} items; use a larger world or fewer queries")
+                         f"{50 * n} draws from a pool of {len(pool)} items; use a larger world or fewer queries")
     return queries
-
-
-def _words(item) -> tuple[str, ...]:
-    """An item's metadata words: colours, pattern, material (what T-nDCG checks)."""
-    return (*item.colors, item.pattern, item.material)
 
 
 def _pick(seq: list, n: int, rng: np.random.Generator) -> list:
