@@ -36,6 +36,7 @@ import pandas as pd
 import seaborn as sns
 
 from fashionrec import config, metrics, plots, report
+from fashionrec.datasets import stl
 from fashionrec.world import tasks
 from fashionrec.world.render import render_items
 from fashionrec.world.scene import mask_box
@@ -228,7 +229,7 @@ fig = plots.outfit_rows(
 scenes, scene_images = tasks.make_scenes(world, "test", n=4, size=128, seed=seed)
 # one triplet per (scene, product) pair; show each scene's first
 first = {}
-for t in tasks.ctl_triplets(world, "test", scenes, seed=seed):
+for t in stl.world_triplets(world, "test", scenes, seed=seed):
     first.setdefault(t.scene_id, t)
 fig, axes = plt.subplots(2, 4, figsize=(11, 6))
 for k, (scene, image) in enumerate(zip(scenes, scene_images)):
@@ -295,7 +296,7 @@ c2s_chance = np.mean([np.minimum(ks / n, 1) for n in gallery_sizes], axis=0)
 scenes, _ = tasks.make_scenes(
     world, "test", n=len(world.outfits["test"]), size=64, seed=seed
 )
-triplets = tasks.ctl_triplets(world, "test", scenes, seed=seed)
+triplets = stl.world_triplets(world, "test", scenes, seed=seed)
 ctl_pos = tasks.ctl_oracle(world, triplets, scenes, "test", candidates="positive")
 ctl_neg = tasks.ctl_oracle(world, triplets, scenes, "test", candidates="negative")
 

@@ -80,7 +80,7 @@ cfg
 #
 # On FashionWorld a scene is a figure wearing one of the split's outfits on an indoor or street
 # background, with a box per item (`tasks.make_scenes`). The task is Kang et al.'s as the STL-Fashion
-# loader builds it: `tasks.ctl_triplets` makes one triplet per (scene, product) pair, i.e. the scene with
+# loader builds it: `stl.world_triplets` makes one triplet per (scene, product) pair, i.e. the scene with
 # that product removed, the product, and a negative of the same category drawn from the products of the
 # split's scenes. The categories are STL-Fashion's (shirts & tops, pants, shorts, skirts, shoes, one
 # for all handbags, sunglasses, hats, ...), as FashionWorld's export writes them. We fill the

@@ -232,7 +232,7 @@ def scenes_key(world, split: str, n: int, size: int, seed: int) -> str:
 
 
 def _scenes_cached(world, split: str, n: int, size: int, seed: int, keep_images: bool):
-    """tasks.make_scenes + tasks.ctl_triplets, cached beside the world: the records (JSON, atomically)
+    """tasks.make_scenes + stl.world_triplets, cached beside the world: the records (JSON, atomically)
     and, when ``keep_images``, the masked images (``store.cached_array``).
 
     Returns the scenes, the triplets, the kept images (or None), a function that renders the masked
@@ -325,7 +325,7 @@ def fashionworld_data(world, cfg: Config, backbone: Backbone, device: str | torc
 
     The task is Kang et al.'s as ``stl_data`` builds it from the world's STL-Fashion export: the world's
     splits (the export's scene signatures hash to them), the first ``cfg.n_scenes`` scenes of each in
-    signature order, one triplet per (scene, product) pair (``tasks.ctl_triplets``), the STL-Fashion
+    signature order, one triplet per (scene, product) pair (``stl.world_triplets``), the STL-Fashion
     categories the export writes (``stl.world_category``), products in signature order, and negatives
     from the products of the split's scenes (``split_rows``). The oracle rules out another kind of bag
     or accessory among the hit-rate negatives (``fashionrec.ctl.evaluate.fashionworld_oracle``).
@@ -367,7 +367,7 @@ def _test_only(images: np.ndarray, split: str) -> np.ndarray:
 def _masked_scenes(world, split: str, n: int, size: int, seed: int
                    ) -> tuple[list[Scene], list[CTLTriplet], np.ndarray]:
     """The split's first ``n`` scenes in the order of their STL-Fashion signatures (tasks.make_scenes of
-    every outfit), tasks.ctl_triplets, and each triplet's scene with its product's box masked:
+    every outfit), stl.world_triplets, and each triplet's scene with its product's box masked:
     uint8 (N, size, size, 3)."""
     from fashionrec.datasets import stl
     from fashionrec.world import tasks
@@ -376,7 +376,7 @@ def _masked_scenes(world, split: str, n: int, size: int, seed: int
     scenes, images = tasks.make_scenes(world, split, len(world.outfits[split]), size=size, seed=seed)
     order = sorted(range(len(scenes)), key=lambda k: stl.scene_signature(scenes[k].scene_id, split))[:n]
     scenes, images = [scenes[k] for k in order], images[order]
-    triplets = tasks.ctl_triplets(world, split, scenes, seed=seed)
+    triplets = stl.world_triplets(world, split, scenes, seed=seed)
     row = {s.scene_id: k for k, s in enumerate(scenes)}
     masked = [mask_box(images[row[t.scene_id]], t.box) for t in triplets]
     return scenes, triplets, np.stack(masked) if masked else np.zeros((0, size, size, 3), np.uint8)

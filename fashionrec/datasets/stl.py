@@ -208,7 +208,7 @@ def pair_triplets(scenes: list[Scene], category: Mapping[str, str], seed: int = 
     Everything is in a canonical order, so that no order of records changes a draw: the pairs by
     (``scene_key``, ``product_key``), the pool by ``product_key``; then one ``default_rng(seed)`` draws
     the negatives in turn. The keys are the signatures on STL-Fashion (the default, the ids themselves)
-    and the export's signatures on FashionWorld (``world.tasks.ctl_triplets``), so that both build the
+    and the export's signatures on FashionWorld (``world_triplets``), so that both build the
     same triplets. Pairs whose category has no other product in the pool are left out.
 
     Returns the triplets and the pool (product ids in ``product_key`` order).
@@ -295,6 +295,16 @@ CATEGORY_PATHS: dict[str, str] = {
     "scarf": "Apparel & Accessories|Clothing Accessories|Scarves & Shawls",
     "belt": "Apparel & Accessories|Clothing Accessories|Belts",
 }
+
+
+def world_triplets(world, split: str, scenes: list[Scene], seed: int = 0) -> list[CTLTriplet]:
+    """Kang et al.'s triplets of FashionWorld scenes (``world.tasks.make_scenes``) as this loader builds them
+    from the export: ``pair_triplets`` with each item's STL-Fashion category (``world_category``, what the
+    export writes; all bags share one) and the export's signatures as the canonical order."""
+    category = {i: world_category(world.items[i]) for s in scenes for i in s.item_ids}
+    triplets, _ = pair_triplets(scenes, category, seed, scene_key=lambda s: scene_signature(s, split),
+                                product_key=lambda i: signature("product", i))
+    return triplets
 
 
 def world_category(item: Item) -> str:

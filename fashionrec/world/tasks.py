@@ -204,20 +204,6 @@ def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0
     return scenes, np.stack(images)
 
 
-def ctl_triplets(world: World, split: str, scenes: list[Scene], seed: int = 0) -> list[CTLTriplet]:
-    """Kang et al.'s triplets as the STL-Fashion loader builds them (``datasets.stl.pair_triplets``): one per
-    (scene, product) pair, the negative a random product of the same STL-Fashion category
-    (``stl.world_category``, what the export writes; all bags share one) among the products of ``scenes``,
-    never one of the scene's own. Pairs and pool are in the export's signature order, so the triplets are
-    those the loader builds from the export; a pair whose category has no other product gets none."""
-    from fashionrec.datasets import stl
-
-    category = {i: stl.world_category(world.items[i]) for s in scenes for i in s.item_ids}
-    triplets, _ = stl.pair_triplets(scenes, category, seed, scene_key=lambda s: stl.scene_signature(s, split),
-                                    product_key=lambda i: stl.signature("product", i))
-    return triplets
-
-
 def ctl_oracle(world: World, triplets: list[CTLTriplet], scenes: list[Scene], split: str,
                candidates: str = "negative") -> np.ndarray:
     """log P(the scene's other items + candidate) for each triplet's positive or negative product, under
