@@ -366,16 +366,15 @@ def _test_only(images: np.ndarray, split: str) -> np.ndarray:
 
 def _masked_scenes(world, split: str, n: int, size: int, seed: int
                    ) -> tuple[list[Scene], list[CTLTriplet], np.ndarray]:
-    """The split's first ``n`` scenes in the order of their STL-Fashion signatures (tasks.make_scenes of
-    every outfit), stl.world_triplets, and each triplet's scene with its product's box masked:
+    """The split's first ``n`` scenes in the order of their STL-Fashion signatures (only those rendered,
+    ``tasks.make_scenes``), stl.world_triplets, and each triplet's scene with its product's box masked:
     uint8 (N, size, size, 3)."""
     from fashionrec.datasets import stl
     from fashionrec.world import tasks
     from fashionrec.world.scene import mask_box
 
-    scenes, images = tasks.make_scenes(world, split, len(world.outfits[split]), size=size, seed=seed)
-    order = sorted(range(len(scenes)), key=lambda k: stl.scene_signature(scenes[k].scene_id, split))[:n]
-    scenes, images = [scenes[k] for k in order], images[order]
+    order = sorted(range(len(world.outfits[split])), key=lambda k: stl.scene_signature(tasks.scene_id(split, k), split))
+    scenes, images = tasks.make_scenes(world, split, n, size=size, seed=seed, outfits=order[:n])
     triplets = stl.world_triplets(world, split, scenes, seed=seed)
     row = {s.scene_id: k for k, s in enumerate(scenes)}
     masked = [mask_box(images[row[t.scene_id]], t.box) for t in triplets]

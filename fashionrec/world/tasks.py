@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -182,9 +183,16 @@ def c2s_attribute_oracle(world: World, photos: list[ConsumerPhoto], gallery: lis
 
 
 # ----- Complete the Look (Kang et al. 2019) ----------------------------------------------------
-def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0) -> tuple[list[Scene], np.ndarray]:
-    """Scenes of ``n`` of the split's outfits (picked with ``seed``) worn by a figure, with their boxes
-    (6 decimals, as STL-Fashion's fashion.json), and the images.
+def scene_id(split: str, k: int) -> str:
+    """The id of the scene of the split's outfit ``k``."""
+    return f"{split}-s{k:05d}"
+
+
+def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0,
+                outfits: Sequence[int] | None = None) -> tuple[list[Scene], np.ndarray]:
+    """Scenes of ``n`` of the split's outfits (picked with ``seed``; or the outfits of index ``outfits``,
+    in that order) worn by a figure, with their boxes (6 decimals, as STL-Fashion's fashion.json), and
+    the images.
 
     Scene ``<split>-s<k>`` is the split's outfit k, rendered with a seed of the world and the outfit
     alone, so a scene is the same whichever scenes are made with it (the chapter and the STL export).
@@ -193,12 +201,13 @@ def make_scenes(world: World, split: str, n: int, size: int = 128, seed: int = 0
 
     rng = np.random.default_rng(seed)
     scenes, images = [], []
-    for k in _pick(list(range(len(world.outfits[split]))), n, rng):
+    picked = list(outfits) if outfits is not None else _pick(list(range(len(world.outfits[split]))), n, rng)
+    for k in picked:
         outfit = world.outfits[split][k]
         scene_seed = int(hashlib.sha1(f"{world.cfg.seed}:{outfit.outfit_id}".encode()).hexdigest()[:8], 16)
         image, boxes = render_scene([world.items[i] for i in outfit.item_ids],
                                     [world.render_seeds[i] for i in outfit.item_ids], scene_seed, size)
-        scenes.append(Scene(f"{split}-s{k:05d}", outfit.item_ids, tuple(tuple(round(float(v), 6) for v in b)
+        scenes.append(Scene(scene_id(split, k), outfit.item_ids, tuple(tuple(round(float(v), 6) for v in b)
                                                                          for b in boxes)))
         images.append(image)
     return scenes, np.stack(images)
