@@ -239,8 +239,10 @@ def check_params(params: dict[str, Any], sources: list[Path]) -> dict[Path, dict
 
 
 def check_out(out_dir: Path) -> Path:
-    """``out_dir`` created if needed and writable, else a ValueError of one line naming it."""
-    out_dir = Path(out_dir)
+    """``out_dir`` created if needed and writable, as an absolute path (papermill chdirs into each
+    notebook's folder while it runs, which would move a relative path of a notebook running beside it),
+    else a ValueError of one line naming it."""
+    out_dir = Path(out_dir).resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir}: is a file, not a folder; give a folder for the executed notebooks")
     try:
@@ -267,6 +269,7 @@ def execute(source: Path, out_dir: Path, profile: str = DEFAULT_PROFILE,
     parameters = fold_overrides(dict(params or {}), notebook_parameters(nb))
     if profile != DEFAULT_PROFILE:
         parameters["profile"] = profile
+    out_dir = Path(out_dir).resolve()  # papermill chdirs into ``cwd`` while it runs: see check_out
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{source.stem}.ipynb"
     try:
@@ -298,7 +301,7 @@ def run_notebooks(names: list[str] | None, out_dir: Path, profile: str = DEFAULT
     check_jobs(jobs)
     sources = find_notebooks(names)
     per_source = check_params(dict(params or {}), sources)  # before anything runs: one line per mistake
-    check_out(out_dir)
+    out_dir = check_out(out_dir)
     pinned = bool(pin_kernels(native_kernels))
     _absolute_runs_root()
 
@@ -403,7 +406,7 @@ def paper_path(names: list[str] | None, out_dir: Path, keep_going: bool = False,
     from .export import export
 
     check_jobs(jobs)
-    check_out(out_dir)
+    out_dir = check_out(out_dir)
     pin_kernels()
     os.environ["FASHIONREC_CHECKPOINTS"] = "0"  # paper networks' checkpoints: GBs a run, not needed here
     _absolute_runs_root()

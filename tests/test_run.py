@@ -167,6 +167,11 @@ def test_with_jobs_every_notebook_runs_and_each_failure_is_reported(folder, tmp_
     assert ok == [] and sorted(p.name for p in (tmp_path / "p").glob("*.ipynb")) == [
         f"{p.stem}.ipynb" for p in sources]
     assert capsys.readouterr().out.count("done in") == 5
+    (tmp_path / "elsewhere").mkdir()  # a relative --out from another folder than the notebooks': papermill
+    monkeypatch.chdir(tmp_path / "elsewhere")  # chdirs into the notebooks' folder while each one runs
+    assert run.run_notebooks(None, Path("rel"), "smoke", {"seed": 1}, jobs=3) == []
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.ipynb")
+                  if "rel" in p.parts) == [f"elsewhere/rel/{p.stem}.ipynb" for p in sources]
     with pytest.raises(SystemExit):
         cli.main(["run", "--jobs", "x"])
     assert cli.main(["run", "--jobs", "0", "--out", str(tmp_path / "q")]) == 2
