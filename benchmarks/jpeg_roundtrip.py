@@ -23,14 +23,16 @@ from pathlib import Path
 import numpy as np
 
 
-def jpeg(images: np.ndarray, quality: int = 90) -> np.ndarray:
+def jpeg(images: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) uint8 through PIL's JPEG encoder and decoder, as ``export.ImageWriter`` writes them."""
     from PIL import Image
+
+    from fashionrec.export import JPEG_QUALITY
 
     out = np.empty_like(images)
     for k, im in enumerate(images):
         buf = io.BytesIO()
-        Image.fromarray(im).save(buf, format="JPEG", quality=quality)
+        Image.fromarray(im).save(buf, format="JPEG", quality=JPEG_QUALITY)
         out[k] = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
     return out
 

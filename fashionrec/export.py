@@ -30,6 +30,7 @@ FORMATS: dict[str, str] = {
 }
 # the sizes (width, height) real fashion images come in; an export writes some images at these
 MIXED_SIZES: tuple[tuple[int, int], ...] = ((600, 600), (400, 400), (300, 400), (400, 300))
+JPEG_QUALITY = 90  # the quality every export writes its JPEGs at
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class ImageWriter:
         self.left_out = {rel_paths[int(k)] for k in picks}
         return self.left_out
 
-    def write(self, rel_path: str, image: np.ndarray, quality: int = 90) -> bool:
+    def write(self, rel_path: str, image: np.ndarray, quality: int = JPEG_QUALITY) -> bool:
         """Write ``image`` (H, W, 3) uint8 as JPEG at ``root / rel_path``; False if it is left out."""
         from PIL import Image
 

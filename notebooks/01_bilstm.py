@@ -532,14 +532,16 @@ report.record_all(bilstm.headline_numbers(summary, data, cfg.methods, len(cfg.se
 #   {glue:text}`ch1_claim_lstm_over_gru_fitb_random` on FITB and
 #   {glue:text}`ch1_claim_lstm_over_gru_auc` on AUC; Bi-GRU + VSE against Bi-RNN + VSE
 #   {glue:text}`ch1_claim_gru_over_rnn_fitb_random` and
-#   {glue:text}`ch1_claim_gru_over_rnn_auc`. FashionWorld outfits have at most eight
-#   items, so the long memory that gated cells add has little to carry.
+#   {glue:text}`ch1_claim_gru_over_rnn_auc`. A plausible reason where the paper's order
+#   does not show: outfits of at most eight items leave the gates' longer memory little
+#   to carry (not tested here).
 # - **SetRNN** (paper: 29.6 % / 0.53, barely above chance): the Bi-LSTM + VSE against it
 #   {glue:text}`ch1_claim_bi_over_setrnn_fitb_random` on FITB and
 #   {glue:text}`ch1_claim_bi_over_setrnn_auc` on AUC; SetRNN itself gets
 #   {glue:text}`ch1_setrnn_fitb_random:.3f` FITB and {glue:text}`ch1_setrnn_auc:.3f` AUC.
-#   It sees random combinations of the batch's items as its negatives, the same kind of
-#   outfit the compatibility test uses, which a binary classifier can learn directly.
+#   It trains on random combinations of the batch's items as negatives, the same kind of
+#   outfit the compatibility test uses: a plausible reason it does better here than in
+#   the paper (not tested here).
 # - **Targets** (0.8 of the way from chance to the oracle on each): the full model gets
 #   {glue:text}`ch1_auc_ratio:.2f` of the way on compatibility AUC (target
 #   {glue:text}`ch1_auc_target`) and {glue:text}`ch1_fitb_type_ratio:.2f` on

@@ -318,6 +318,9 @@ def augment_views(images: np.ndarray, rng: np.random.Generator, min_scale: float
     return out
 
 
+QUERY_DRAWS = 50  # attribute_queries draws at most this many items per query asked for
+
+
 def attribute_queries(items: list[Item], n: int, seed: int = 0) -> list:
     """Multimodal queries (Sadeh et al. 2019, Sec. 5): a catalog image plus a request to **add** a
     pattern or material (half each, from those the catalog states), **remove** the item's pattern
@@ -337,7 +340,7 @@ def attribute_queries(items: list[Item], n: int, seed: int = 0) -> list:
     kinds = [kind for kind, ok in (("add", patterns or materials), ("remove", colours or patterns),
                                    ("replace", len(colours) > 1)) if ok]
     queries = []
-    for _ in range(50 * n):
+    for _ in range(QUERY_DRAWS * n):
         if len(queries) >= n or not items or not kinds:
             break
         k = int(rng.integers(len(items)))

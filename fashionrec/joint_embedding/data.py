@@ -21,7 +21,7 @@ import pandas as pd
 
 from fashionrec import backbones, store
 from fashionrec.config import select_device
-from fashionrec.datasets.catalog import (Catalog, attribute_queries, attribute_synonyms, augment_views,
+from fashionrec.datasets.catalog import (Catalog, attribute_queries, attribute_synonyms, augment_views, base_colour,
                                          canonical_order, item_values, load_catalog, load_images, split_items,
                                          stated_attributes)
 from fashionrec.records import Item
@@ -71,7 +71,7 @@ def from_world(world, image_size: int = 64, photos_per_item: int = 1, n_queries:
     the first colour as ``baseColour``, the rest as the text names them) and its rendered product
     image, then ``catalog_records`` as on a real catalog."""
     ids = sorted(i for pool in world.pools.values() for i in pool)
-    items = [replace(world.items[i], **stated_attributes(world.items[i].colors[0], world.items[i].text))
+    items = [replace(world.items[i], **stated_attributes(base_colour(world.items[i]), world.items[i].text))
              for i in ids]
     return catalog_records(items, world.images(ids, image_size), f"fashionworld-{world.cfg.key()}", image_size,
                            photos_per_item, n_queries, seed)

@@ -235,13 +235,13 @@ def multimodal_queries(world: World, split: str, n: int, seed: int = 0) -> list[
     material, remove one, or replace a colour, drawn by ``datasets.catalog.attribute_queries`` (the one
     rule set; ``relevant`` = items of the same sub-category that meet the request). Chapter 4 poses
     them on the attributes the items' ``styles.csv`` rows state instead (``joint_embedding.from_world``)."""
-    from fashionrec.datasets.catalog import attribute_queries
+    from fashionrec.datasets.catalog import QUERY_DRAWS, attribute_queries
 
     pool = [world.items[i] for i in world.pools[split]]
     queries = attribute_queries(pool, n, seed)
     if len(queries) < n:
         raise ValueError(f"multimodal_queries({split!r}): only {len(queries)} of {n} answerable requests in "
-                         f"{50 * n} draws from a pool of {len(pool)} items; use a larger world or fewer queries")
+                         f"{QUERY_DRAWS * n} draws from a pool of {len(pool)} items; use a larger world or fewer queries")
     return queries
 
 
